@@ -1,0 +1,58 @@
+//! The command line: one file per subcommand, each a thin layer over the engine.
+
+mod frames;
+
+mod mux;
+mod png_out;
+mod probe;
+mod progress;
+mod tone;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// AvSync Studio: Foley for silent video with AvSyncDiff.
+#[derive(Debug, Parser)]
+#[command(name = "avsync", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Describe a media file as JSON: container, duration, video timing, audio streams.
+    Probe {
+        /// The media file.
+        file: PathBuf,
+    },
+    /// Extract N frames spaced uniformly over a time range as PNG files (+ frames.json).
+    Frames(frames::FramesArgs),
+    /// Render the log-mel spectrogram the model sees (16 kHz, 64 mels) as a PNG with axes.
+
+    /// Mux an audio file into a copy of a video (picture untouched).
+    Mux(mux::MuxArgs),
+    /// Measure EBU R128 loudness and true peak; optionally normalise into a new WAV.
+
+    /// Write a reference tone (sine at a level, optionally a one-frame sync pop).
+    Tone(tone::ToneArgs),
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Probe { file }) => probe::run(&file),
+        Some(Command::Frames(a)) => frames::run(&a),
+
+        Some(Command::Mux(a)) => mux::run(&a),
+
+        Some(Command::Tone(a)) => tone::run(&a),
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            println!();
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! AvSync engine: video-to-audio generation with AvSyncDiff.
+//!
+//! The crate reads like the paper's pipeline: [`media`] brings video frames and audio in and
+//! writes synced results out, [`dsp`] holds the signal processing (mel features, loudness,
+//! onsets, edits) that the model and the editor share.
+
+pub mod audio;
+pub mod error;
+pub mod media;
+
+pub use audio::AudioBuffer;
+pub use error::{Error, Result};

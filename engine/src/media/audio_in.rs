@@ -1,0 +1,194 @@
+//! Decoding any audio file, or a video's audio track, to interleaved f32 at the rate and
+//! channel count the caller asks for (wav, flac, mp3, ogg/vorbis, opus, aac/m4a, ...).
+
+use std::path::Path;
+
+use ffmpeg_next::{Packet, codec, frame, media};
+
+use super::ffmpeg_io::{describe, open_input};
+use super::resample::Resampler;
+use crate::audio::AudioBuffer;
+use crate::error::{Error, Result};
+
+/// How to decode.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// Output rate; `None` keeps the stream's own rate.
+    pub sample_rate: Option<u32>,
+    /// Output channel count; `None` keeps the stream's own count.
+    pub channels: Option<u16>,
+    /// Refuse inputs longer than this many seconds (protects memory from hour-long files).
+    pub max_duration_s: f64,
+    /// Which audio stream (container index); `None` picks the best one.
+    pub stream_index: Option<usize>,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self {
+            sample_rate: None,
+            channels: None,
+            max_duration_s: 3.0 * 3600.0,
+            stream_index: None,
+        }
+    }
+}
+
+impl DecodeOptions {
+    /// Decode to `sample_rate` Hz with `channels` channels.
+    pub fn to(sample_rate: u32, channels: u16) -> Self {
+        Self {
+            sample_rate: Some(sample_rate),
+            channels: Some(channels),
+            ..Self::default()
+        }
+    }
+}
+
+/// Decode the audio of `path`.
+pub fn decode_audio(path: &Path, opts: &DecodeOptions) -> Result<AudioBuffer> {
+    if !(opts.max_duration_s > 0.0) {
+        return Err(Error::invalid("maximum duration must be positive"));
+    }
+    let mut input = open_input(path)?;
+    let stream = match opts.stream_index {
+        Some(i) => input
+            .stream(i)
+            .filter(|s| s.parameters().medium() == media::Type::Audio)
+            .ok_or_else(|| Error::media(path, format!("stream {i} is not an audio stream")))?,
+        None => input
+            .streams()
+            .best(media::Type::Audio)
+            .ok_or_else(|| Error::media(path, "has no audio stream"))?,
+    };
+    let index = stream.index();
+    let stated = if stream.duration() > 0 {
+        stream.duration() as f64 * f64::from(stream.time_base())
+    } else {
+        input.duration().max(0) as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE)
+    };
+    if stated > opts.max_duration_s {
+        return Err(too_long(path, stated, opts.max_duration_s));
+    }
+    let ctx = codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| Error::media(path, describe(e)))?;
+    let mut decoder = ctx
+        .decoder()
+        .audio()
+        .map_err(|e| Error::media(path, format!("cannot decode audio: {}", describe(e))))?;
+
+    let mut state = Decoding {
+        path,
+        opts,
+        resampler: None,
+        source: (0, 0, 0),
+        out_rate: 0,
+        out_channels: 0,
+        samples: Vec::new(),
+        frame: frame::Audio::empty(),
+    };
+    let mut packet = Packet::empty();
+    loop {
+        match packet.read(&mut input) {
+            Ok(()) if packet.stream() == index => {
+                // A corrupt packet is skipped as players do.
+                if decoder.send_packet(&packet).is_ok() {
+                    state.drain(&mut decoder)?;
+                }
+            }
+            Ok(()) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = decoder.send_eof();
+    state.drain(&mut decoder)?;
+    state.finish()
+}
+
+fn too_long(path: &Path, seconds: f64, max: f64) -> Error {
+    Error::media(
+        path,
+        format!("audio is {seconds:.1} s long; the limit is {max:.1} s"),
+    )
+}
+
+struct Decoding<'a> {
+    path: &'a Path,
+    opts: &'a DecodeOptions,
+    resampler: Option<Resampler>,
+    /// (format, channels, rate) the resampler was built for.
+    source: (i32, u16, u32),
+    out_rate: u32,
+    out_channels: u16,
+    samples: Vec<f32>,
+    frame: frame::Audio,
+}
+
+impl Decoding<'_> {
+    fn drain(&mut self, decoder: &mut ffmpeg_next::decoder::Audio) -> Result<()> {
+        while decoder.receive_frame(&mut self.frame).is_ok() {
+            self.push_frame()?;
+        }
+        Ok(())
+    }
+
+    fn push_frame(&mut self) -> Result<()> {
+        let f = &self.frame;
+        // SAFETY: the frame was just filled by the decoder.
+        let raw = unsafe { &*f.as_ptr() };
+        let key = (raw.format, f.channels(), f.rate());
+        if self.resampler.is_none() || key != self.source {
+            if let Some(mut old) = self.resampler.take() {
+                old.flush(&mut self.samples)?;
+            }
+            if self.out_rate == 0 {
+                self.out_rate = self.opts.sample_rate.unwrap_or(f.rate());
+                self.out_channels = self.opts.channels.unwrap_or(f.channels());
+            }
+            let format: ffmpeg_next::ffi::AVSampleFormat = f.format().into();
+            self.resampler = Some(
+                Resampler::new(
+                    format,
+                    f.channels(),
+                    raw.channel_layout,
+                    f.rate(),
+                    self.out_channels,
+                    self.out_rate,
+                )
+                .map_err(|e| Error::media(self.path, e.to_string()))?,
+            );
+            self.source = key;
+        }
+        let rs = self.resampler.as_mut().expect("resampler exists");
+        // SAFETY: extended_data holds the frame's planes for `samples` frames.
+        unsafe {
+            rs.push(
+                raw.extended_data as *const *const u8,
+                f.samples(),
+                &mut self.samples,
+            )?
+        };
+        let seconds = self.samples.len() as f64 / (self.out_channels as f64 * self.out_rate as f64);
+        if seconds > self.opts.max_duration_s {
+            return Err(too_long(self.path, seconds, self.opts.max_duration_s));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<AudioBuffer> {
+        match self.resampler.take() {
+            Some(mut rs) => rs.flush(&mut self.samples)?,
+            None => {
+                return Err(Error::media(
+                    self.path,
+                    "audio stream has no decodable samples",
+                ));
+            }
+        }
+        Ok(AudioBuffer::new(
+            self.out_rate,
+            self.out_channels,
+            self.samples,
+        ))
+    }
+}

@@ -1,0 +1,30 @@
+//! Media I/O through FFmpeg: probing, frame sampling, audio decoding, WAV export and muxing.
+//!
+//! Every function that reads takes the user's file read-only; every function that writes goes
+//! through [`output::AtomicOutput`], so a failed or interrupted export never leaves a partial file.
+
+mod audio_in;
+mod ffmpeg_io;
+mod frames;
+mod mux;
+pub mod output;
+mod probe;
+mod resample;
+mod wav;
+
+pub use audio_in::{DecodeOptions, decode_audio};
+pub use frames::{RgbFrame, VideoReader, uniform_times};
+pub use mux::{MuxOptions, MuxReport, mux_audio};
+pub use probe::{AudioStreamInfo, MediaInfo, VideoInfo, probe};
+pub use resample::resample;
+pub use wav::{Bext, WavFormat, WavSpec, write_wav};
+
+/// Initialise FFmpeg once per process and keep its own logging quiet: errors reach the user
+/// through [`crate::Error`], not through stderr.
+pub(crate) fn init() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = ffmpeg_next::init();
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
+    });
+}

@@ -1,0 +1,403 @@
+//! The media layer on real files: probing, frame timing at common and variable frame rates,
+//! audio decoding of every common format, WAV export, muxing, and every kind of bad input.
+
+use avsync_engine::media::{
+    self, DecodeOptions, MuxOptions, VideoReader, WavFormat, WavSpec, decode_audio, mux_audio,
+    probe, resample, write_wav,
+};
+use avsync_engine::{AudioBuffer, Error};
+use avsync_tests::*;
+
+fn tone(rate: u32, seconds: f64, hz: f64) -> AudioBuffer {
+    let n = (seconds * f64::from(rate)) as usize;
+    let s = (0..n)
+        .map(|i| (0.5 * (std::f64::consts::TAU * hz * i as f64 / f64::from(rate)).sin()) as f32)
+        .collect();
+    AudioBuffer::new(rate, 1, s)
+}
+
+#[test]
+fn probe_reports_exact_rates_and_counts() {
+    for (file, rate, frames) in [
+        ("cfr_23976.mp4", (24000, 1001), 24),
+        ("cfr_25.mp4", (25, 1), 25),
+        ("cfr_2997.mp4", (30000, 1001), 30),
+        ("cfr_60.mp4", (60, 1), 60),
+    ] {
+        let info = probe(&media(file)).unwrap();
+        let v = info.video.as_ref().unwrap();
+        assert_eq!(v.frame_rate, rate, "{file}");
+        assert!(v.constant_frame_rate, "{file}");
+        assert_eq!(v.frame_count, frames, "{file}");
+        let expected = frames as f64 * rate.1 as f64 / rate.0 as f64;
+        assert!(
+            (v.duration_s - expected).abs() < 1.0 / v.fps,
+            "{file}: {}",
+            v.duration_s
+        );
+        assert_eq!((v.width, v.height), (64, 48));
+        assert!(info.audio.is_empty());
+    }
+}
+
+#[test]
+fn frame_at_returns_last_frame_not_after_t() {
+    for file in ["cfr_23976.mp4", "cfr_25.mp4", "cfr_2997.mp4", "cfr_60.mp4"] {
+        let info = probe(&media(file)).unwrap();
+        let fps = info.video.unwrap().fps;
+        let mut reader = VideoReader::open(&media(file)).unwrap();
+        // Out of order on purpose: backwards jumps must seek.
+        for k in [0usize, 7, 3, 12, 1, 19] {
+            for frac in [0.0, 0.3, 0.97] {
+                let t = (k as f64 + frac) / fps;
+                let f = reader.frame_at(t, 32, 24).unwrap();
+                assert_eq!(frame_number(&f.data), k, "{file} t={t}");
+                assert!(
+                    (f.pts_s - k as f64 / fps).abs() < 1e-3,
+                    "{file} pts {}",
+                    f.pts_s
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn uniform_sampling_matches_single_frames() {
+    let path = media("cfr_2997.mp4");
+    let times = media::uniform_times(0.0, 1.0, 16);
+    let batch = VideoReader::open(&path)
+        .unwrap()
+        .frames_at(&times, 16, 16)
+        .unwrap();
+    assert_eq!(batch.len(), 16);
+    for (t, f) in times.iter().zip(&batch) {
+        let single = VideoReader::open(&path)
+            .unwrap()
+            .frame_at(*t, 16, 16)
+            .unwrap();
+        assert_eq!(single, *f);
+        assert!(f.pts_s <= *t + 1e-9 && *t - f.pts_s < 1.0 / 29.97);
+    }
+}
+
+#[test]
+fn variable_frame_rate_follows_timestamps() {
+    let path = media("vfr.mkv");
+    let v = probe(&path).unwrap().video.unwrap();
+    assert!(!v.constant_frame_rate);
+    assert_eq!(v.frame_count, 20);
+    let mut reader = VideoReader::open(&path).unwrap();
+    // Frames 0-9 every 40 ms, frames 10-19 every 100 ms from 0.4 s.
+    for (t, k) in [
+        (0.0, 0),
+        (0.039, 0),
+        (0.041, 1),
+        (0.399, 9),
+        (0.4, 10),
+        (0.55, 11),
+        (1.25, 18),
+        (1.31, 19),
+        (5.0, 19),
+    ] {
+        let f = reader.frame_at(t, 8, 8).unwrap();
+        assert_eq!(frame_number(&f.data), k, "t={t}");
+    }
+}
+
+#[test]
+fn odd_sizes_and_rotation_are_respected() {
+    let mut reader = VideoReader::open(&media("odd_321x241.mp4")).unwrap();
+    let f = reader.frame_at(0.2, 321, 241).unwrap();
+    assert_eq!(f.data.len(), 321 * 241 * 3);
+    assert_eq!(frame_number(&f.data), 5);
+    let g = reader.frame_at(0.3, 224, 224).unwrap();
+    assert_eq!(g.data.len(), 224 * 224 * 3);
+
+    let info = probe(&media("rotated.mp4")).unwrap().video.unwrap();
+    assert_eq!(info.rotation_deg, 270);
+    let f = VideoReader::open(&media("rotated.mp4"))
+        .unwrap()
+        .frame_at(0.0, 48, 64)
+        .unwrap();
+    assert_eq!((f.width, f.height, f.data.len()), (48, 64, 48 * 64 * 3));
+}
+
+#[test]
+fn every_common_audio_format_decodes_to_the_requested_layout() {
+    for file in [
+        "tone.wav",
+        "tone.flac",
+        "tone.mp3",
+        "tone.ogg",
+        "tone.opus",
+        "tone.m4a",
+        "with_audio.mp4",
+    ] {
+        let audio = decode_audio(&media(file), &DecodeOptions::to(16_000, 1)).unwrap();
+        assert_eq!((audio.sample_rate, audio.channels), (16_000, 1), "{file}");
+        assert!(
+            (audio.duration_s() - 1.0).abs() < 0.08,
+            "{file}: {} s",
+            audio.duration_s()
+        );
+        let hz = if file == "with_audio.mp4" {
+            440.0
+        } else {
+            1000.0
+        };
+        let mid = &audio.samples[2000..14000];
+        assert!((zero_crossing_hz(mid, 16_000) - hz).abs() < 5.0, "{file}");
+        // FFmpeg's sine source has amplitude 1/8; its mono-to-stereo up-mix (the stereo files)
+        // lowers each channel by 3 dB.
+        let expected = if matches!(file, "tone.wav" | "with_audio.mp4") {
+            0.125 * std::f32::consts::FRAC_1_SQRT_2
+        } else {
+            0.125
+        };
+        let peak = mid.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!((peak - expected).abs() < 0.02, "{file}: peak {peak}");
+    }
+    let stereo = decode_audio(&media("tone.wav"), &DecodeOptions::default()).unwrap();
+    assert_eq!(
+        (stereo.sample_rate, stereo.channels, stereo.frames()),
+        (44_100, 2, 44_100)
+    );
+}
+
+#[test]
+fn duration_guard_refuses_long_audio() {
+    let opts = DecodeOptions {
+        max_duration_s: 0.5,
+        ..DecodeOptions::to(16_000, 1)
+    };
+    let err = decode_audio(&media("tone.flac"), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tone.flac") && err.contains("limit"), "{err}");
+}
+
+#[test]
+fn resampling_keeps_length_and_pitch() {
+    let a = tone(16_000, 2.0, 1000.0);
+    let b = resample(&a, 48_000, 2).unwrap();
+    assert_eq!((b.frames(), b.channels), (96_000, 2));
+    assert!((zero_crossing_hz(&b.channel(0)[4800..91200], 48_000) - 1000.0).abs() < 2.0);
+    // Alignment: the resampled signal is not delayed.
+    let c = resample(&b, 16_000, 1).unwrap();
+    let err = a.samples[100..31_900]
+        .iter()
+        .zip(&c.samples[100..31_900])
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(err < 0.01, "round trip error {err}");
+}
+
+#[test]
+fn wav_round_trips_through_the_decoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = resample(&tone(48_000, 0.5, 440.0), 48_000, 2).unwrap();
+    for (format, tol) in [
+        (WavFormat::Pcm24, 1.5 / 8_388_608.0),
+        (WavFormat::Float32, 0.0),
+        (WavFormat::Pcm16, 2.0 / 32_768.0),
+    ] {
+        let path = dir.path().join(format!("{format:?}.wav"));
+        write_wav(&path, &a, &WavSpec { format, bext: None }).unwrap();
+        let b = decode_audio(&path, &DecodeOptions::default()).unwrap();
+        assert_eq!(
+            (b.sample_rate, b.channels, b.frames()),
+            (48_000, 2, a.frames())
+        );
+        let err = a
+            .samples
+            .iter()
+            .zip(&b.samples)
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(err <= tol as f32, "{format:?}: {err}");
+    }
+}
+
+/// Every packet of stream `index`, in order.
+fn packets(path: &std::path::Path, kind: ffmpeg_next::media::Type) -> Vec<Vec<u8>> {
+    let mut ictx = ffmpeg_next::format::input(path).unwrap();
+    let index = ictx.streams().best(kind).unwrap().index();
+    ictx.packets()
+        .filter(|(s, _)| s.index() == index)
+        .map(|(_, p)| p.data().unwrap_or_default().to_vec())
+        .collect()
+}
+
+#[test]
+fn mux_copies_picture_and_carries_the_soundtrack() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = media("cfr_25.mp4");
+    let soundtrack = tone(48_000, 1.0, 440.0);
+    for ext in ["mp4", "mov", "mkv"] {
+        let out = dir.path().join(format!("out.{ext}"));
+        let report = mux_audio(&video, &soundtrack, &out, &MuxOptions::default()).unwrap();
+        assert_eq!(report.path, out);
+        let info = probe(&out).unwrap();
+        let v = info.video.as_ref().unwrap();
+        assert_eq!((v.codec.as_str(), v.frame_count), ("h264", 25), "{ext}");
+        assert_eq!(info.audio.len(), 1);
+        assert_eq!(
+            info.audio[0].codec,
+            if ext == "mp4" { "aac" } else { "pcm_s24le" }
+        );
+        assert!(
+            (info.duration_s - 1.0).abs() <= 0.04,
+            "{ext}: {}",
+            info.duration_s
+        );
+        assert_eq!(
+            packets(&out, ffmpeg_next::media::Type::Video),
+            packets(&video, ffmpeg_next::media::Type::Video),
+            "{ext}"
+        );
+
+        let back = decode_audio(&out, &DecodeOptions::to(48_000, 1)).unwrap();
+        assert!(
+            (back.frames() as i64 - 48_000).abs() <= 1024,
+            "{ext}: {} frames",
+            back.frames()
+        );
+        let n = back.frames().min(48_000) - 2048;
+        let err = soundtrack.samples[1024..n]
+            .iter()
+            .zip(&back.samples[1024..n])
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        let tol = if ext == "mp4" { 0.05 } else { 1e-6 };
+        assert!(err < tol, "{ext}: max error {err}");
+    }
+}
+
+#[test]
+fn mux_offset_shifts_by_whole_frames_and_keeps_original_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shifted.mkv");
+    let soundtrack = tone(48_000, 1.0, 440.0);
+    let opts = MuxOptions {
+        offset_frames: 3,
+        keep_original_audio: true,
+    };
+    let report = mux_audio(&media("with_audio.mp4"), &soundtrack, &out, &opts).unwrap();
+    assert_eq!(report.offset_samples, 3 * 48_000 / 25);
+    let info = probe(&out).unwrap();
+    assert_eq!(info.audio.len(), 2);
+    assert_eq!(info.audio[0].codec, "pcm_s24le");
+    assert_eq!(info.audio[1].codec, "aac");
+    let back = decode_audio(&out, &DecodeOptions::to(48_000, 1)).unwrap();
+    let first = back.samples.iter().position(|s| s.abs() > 1e-4).unwrap();
+    assert_eq!(
+        first,
+        5760 + 1,
+        "the tone starts after 3 frames (its first sample is 0)"
+    );
+}
+
+#[test]
+fn bad_inputs_are_named_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.mp4");
+    let err = probe(&missing).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }) && err.to_string().contains("missing.mp4"));
+
+    let empty = empty_file(dir.path(), "empty.mp4");
+    let err = probe(&empty).unwrap_err().to_string();
+    assert!(err.contains("empty.mp4") && err.contains("empty"), "{err}");
+
+    let truncated = truncated_copy(&media("with_audio.mp4"), dir.path());
+    let err = probe(&truncated).unwrap_err().to_string();
+    assert!(err.contains("truncated-with_audio.mp4"), "{err}");
+
+    let err = decode_audio(&media("cfr_25.mp4"), &DecodeOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cfr_25.mp4") && err.contains("no audio stream"),
+        "{err}"
+    );
+
+    let err = VideoReader::open(&media("tone.mp3"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("tone.mp3") && err.contains("no video stream"),
+        "{err}"
+    );
+    assert!(probe(&media("tone.mp3")).unwrap().video.is_none());
+
+    let mut reader = VideoReader::open(&media("cfr_25.mp4")).unwrap();
+    assert!(reader.frames_at(&[], 8, 8).is_err());
+    assert!(reader.frames_at(&[0.5, 0.1], 8, 8).is_err());
+    assert!(reader.frame_at(f64::NAN, 8, 8).is_err());
+    assert!(reader.frame_at(0.0, 0, 8).is_err());
+}
+
+#[test]
+fn non_utf8_paths_work_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = non_utf8_copy(&media("cfr_25.mp4"), dir.path());
+    assert_eq!(probe(&clip).unwrap().video.unwrap().frame_count, 25);
+    let f = VideoReader::open(&clip)
+        .unwrap()
+        .frame_at(0.5, 8, 8)
+        .unwrap();
+    assert_eq!(frame_number(&f.data), 12);
+    let out = non_utf8_copy(&media("tone.wav"), dir.path()).with_extension("mkv");
+    mux_audio(
+        &clip,
+        &tone(48_000, 1.0, 440.0),
+        &out,
+        &MuxOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(probe(&out).unwrap().audio.len(), 1);
+}
+
+#[test]
+fn outputs_are_atomic_and_sources_untouched() {
+    let scratch = tempfile::tempdir().unwrap();
+    let ro = read_only_dir(scratch.path());
+    let before = listing(&ro);
+    let a = tone(48_000, 0.1, 440.0);
+    let err = write_wav(&ro.join("x.wav"), &a, &WavSpec::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&ro.display().to_string()), "{err}");
+    assert!(
+        mux_audio(
+            &media("cfr_25.mp4"),
+            &a,
+            &ro.join("x.mp4"),
+            &MuxOptions::default()
+        )
+        .is_err()
+    );
+    assert_eq!(listing(&ro), before);
+
+    // Writing onto the source is refused and leaves it byte-identical.
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    std::fs::copy(media("cfr_25.mp4"), &clip).unwrap();
+    let original = std::fs::read(&clip).unwrap();
+    let err = mux_audio(&clip, &a, &clip, &MuxOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("overwrite"), "{err}");
+    assert_eq!(std::fs::read(&clip).unwrap(), original);
+
+    // A failed mux (NaN audio) leaves nothing behind.
+    let bad = AudioBuffer::new(48_000, 1, vec![f32::NAN; 480]);
+    assert!(
+        mux_audio(
+            &clip,
+            &bad,
+            &dir.path().join("bad.mp4"),
+            &MuxOptions::default()
+        )
+        .is_err()
+    );
+    assert_eq!(listing(dir.path()), vec!["clip.mp4".to_string()]);
+}
