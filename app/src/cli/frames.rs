@@ -62,8 +62,9 @@ pub fn run(a: &FramesArgs) -> Result<()> {
         super::png_out::write_png(&a.out.join(&name), f.width, f.height, &f.data)?;
         index.push(serde_json::json!({ "file": name, "pts_s": f.pts_s }));
     }
-    let json =
-        serde_json::to_vec_pretty(&serde_json::json!({ "source": a.file, "frames": index }))?;
+    let json = serde_json::to_vec_pretty(
+        &serde_json::json!({ "source": a.file.to_string_lossy(), "frames": index }),
+    )?;
     write_atomic(&a.out.join("frames.json"), |w| w.write_all(&json))?;
     bar.finish_and_clear();
     eprintln!(

@@ -28,3 +28,11 @@ pub(crate) fn init() {
         ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
     });
 }
+
+/// Serialise a path for reports: lossily, since JSON strings must be UTF-8 and Unix paths need not.
+pub(crate) fn path_lossy<S: serde::Serializer>(
+    path: &std::path::Path,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}

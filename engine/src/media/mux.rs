@@ -27,6 +27,7 @@ pub struct MuxOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct MuxReport {
     /// The file written.
+    #[serde(serialize_with = "super::path_lossy")]
     pub path: PathBuf,
     /// Container format used.
     pub container: String,

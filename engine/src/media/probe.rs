@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Serialize)]
 pub struct MediaInfo {
     /// The file that was probed.
+    #[serde(serialize_with = "super::path_lossy")]
     pub path: PathBuf,
     /// Container format name(s) as FFmpeg reports them, e.g. `"mov,mp4,m4a,3gp,3g2,mj2"`.
     pub container: String,

@@ -1,0 +1,202 @@
+//! The `avsync` binary as a user runs it: each subcommand on real media, and each bad input
+//! answered with a message naming the file, exit status 1, no panic and no partial output.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use avsync_tests::*;
+
+fn avsync(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_avsync"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    let out = avsync(&args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Run a command that must fail cleanly; returns its stderr.
+fn run_err(args: &[&std::ffi::OsStr]) -> String {
+    let out = avsync(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn probe_prints_json() {
+    let json: serde_json::Value =
+        serde_json::from_str(&run_ok(&["probe", s(&media("cfr_2997.mp4"))])).unwrap();
+    assert_eq!(json["video"]["frame_count"], 30);
+    assert_eq!(
+        json["video"]["frame_rate"],
+        serde_json::json!([30000, 1001])
+    );
+}
+
+#[test]
+fn frames_writes_pngs_and_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("frames");
+    run_ok(&[
+        "frames",
+        s(&media("cfr_25.mp4")),
+        "--n",
+        "5",
+        "--size",
+        "32",
+        "--out",
+        s(&out),
+    ]);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("frames.json")).unwrap()).unwrap();
+    let frames = index["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 5);
+    assert_eq!(frames[2]["pts_s"], 0.4);
+    assert_eq!(listing(&out).len(), 6);
+    let png = std::fs::read(out.join("frame_0004.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
+
+#[test]
+fn tone_then_mux_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("pops.wav");
+    run_ok(&[
+        "tone",
+        "--out",
+        s(&wav),
+        "--duration",
+        "1",
+        "--pops-fps",
+        "25",
+    ]);
+    let out = dir.path().join("muxed.mp4");
+    let report: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "mux",
+        s(&media("cfr_25.mp4")),
+        s(&wav),
+        "--out",
+        s(&out),
+        "--offset-frames",
+        "-1",
+    ]))
+    .unwrap();
+    assert_eq!(report["offset_samples"], -1920);
+    let probe: serde_json::Value = serde_json::from_str(&run_ok(&["probe", s(&out)])).unwrap();
+    assert_eq!(probe["audio"][0]["codec"], "aac");
+    assert_eq!(probe["video"]["frame_count"], 25);
+}
+
+#[test]
+fn bad_inputs_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.mp4");
+    let err = run_err(&["probe".as_ref(), missing.as_os_str()]);
+    assert!(err.contains("nope.mp4"), "{err}");
+
+    let empty = empty_file(dir.path(), "zero.mp4");
+    assert!(run_err(&["probe".as_ref(), empty.as_os_str()]).contains("zero.mp4"));
+
+    let truncated = truncated_copy(&media("with_audio.mp4"), dir.path());
+    let out = dir.path().join("frames");
+    let err = run_err(&[
+        "frames".as_ref(),
+        truncated.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(err.contains("truncated-with_audio.mp4"), "{err}");
+
+    // Audio-only input where a video is expected.
+    let err = run_err(&[
+        "frames".as_ref(),
+        media("tone.mp3").as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(
+        err.contains("tone.mp3") && err.contains("no video"),
+        "{err}"
+    );
+
+    // A clip without audio given as the soundtrack.
+    let mux_out = dir.path().join("x.mp4");
+    let err = run_err(&[
+        "mux".as_ref(),
+        media("cfr_25.mp4").as_os_str(),
+        media("cfr_60.mp4").as_os_str(),
+        "--out".as_ref(),
+        mux_out.as_os_str(),
+    ]);
+    assert!(
+        err.contains("cfr_60.mp4") && err.contains("no audio"),
+        "{err}"
+    );
+
+    // Range outside the clip, zero frames.
+    let clip = media("cfr_25.mp4");
+    for extra in [["--start", "5"], ["--n", "0"]] {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "frames".as_ref(),
+            clip.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+        run_err(&args);
+    }
+    assert!(!mux_out.exists());
+}
+
+#[test]
+fn unwritable_output_leaves_nothing() {
+    let scratch = tempfile::tempdir().unwrap();
+    let ro = read_only_dir(scratch.path());
+    let before = listing(&ro);
+    let target = ro.join("tone.wav");
+    let err = run_err(&[
+        "tone".as_ref(),
+        "--out".as_ref(),
+        target.as_os_str(),
+        "--duration".as_ref(),
+        "0.1".as_ref(),
+    ]);
+    assert!(err.contains(&ro.display().to_string()), "{err}");
+    let mux_out = ro.join("out.mkv");
+    run_err(&[
+        "mux".as_ref(),
+        media("cfr_25.mp4").as_os_str(),
+        media("tone.wav").as_os_str(),
+        "--out".as_ref(),
+        mux_out.as_os_str(),
+    ]);
+    assert_eq!(listing(&ro), before);
+}
+
+#[test]
+fn non_utf8_paths_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = non_utf8_copy(&media("cfr_25.mp4"), dir.path());
+    let out = avsync(&["probe".as_ref(), clip.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
