@@ -158,7 +158,7 @@ fn bad_inputs_fail_cleanly() {
             "--out".as_ref(),
             out.as_os_str(),
         ];
-        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         run_err(&args);
     }
     assert!(!mux_out.exists());
