@@ -200,3 +200,62 @@ fn non_utf8_paths_are_accepted() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn mel_png_and_loudness_normalisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("mel.png");
+    run_ok(&[
+        "mel",
+        s(&media("tone.ogg")),
+        "--png",
+        s(&png),
+        "--width",
+        "400",
+        "--height",
+        "200",
+    ]);
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 400);
+
+    let m: serde_json::Value =
+        serde_json::from_str(&run_ok(&["loudness", s(&media("tone.flac"))])).unwrap();
+    // A 1 kHz mono sine of amplitude 1/8: 20 log10(1/8) - 3.01 = -21.07 LUFS.
+    assert!(
+        (m["integrated_lufs"].as_f64().unwrap() + 21.07).abs() < 0.1,
+        "{m}"
+    );
+    let out = dir.path().join("norm.wav");
+    let r: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "loudness",
+        s(&media("tone.flac")),
+        "--normalize",
+        "-23",
+        "--out",
+        s(&out),
+    ]))
+    .unwrap();
+    assert!(
+        (r["after"]["integrated_lufs"].as_f64().unwrap() + 23.0).abs() < 0.05,
+        "{r}"
+    );
+    let again: serde_json::Value = serde_json::from_str(&run_ok(&["loudness", s(&out)])).unwrap();
+    assert!(
+        (again["integrated_lufs"].as_f64().unwrap() + 23.0).abs() < 0.05,
+        "{again}"
+    );
+
+    // Normalising onto the input is refused.
+    let copy = dir.path().join("copy.flac");
+    std::fs::copy(media("tone.flac"), &copy).unwrap();
+    let err = run_err(&[
+        "loudness".as_ref(),
+        copy.as_os_str(),
+        "--normalize".as_ref(),
+        "-23".as_ref(),
+        "--out".as_ref(),
+        copy.as_os_str(),
+    ]);
+    assert!(err.contains("overwrite"), "{err}");
+}

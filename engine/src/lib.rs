@@ -5,6 +5,7 @@
 //! onsets, edits) that the model and the editor share.
 
 pub mod audio;
+pub mod dsp;
 pub mod error;
 pub mod media;
 

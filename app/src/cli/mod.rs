@@ -1,6 +1,8 @@
 //! The command line: one file per subcommand, each a thin layer over the engine.
 
 mod frames;
+mod loudness;
+mod mel;
 
 mod mux;
 mod png_out;
@@ -30,9 +32,13 @@ enum Command {
     /// Extract N frames spaced uniformly over a time range as PNG files (+ frames.json).
     Frames(frames::FramesArgs),
     /// Render the log-mel spectrogram the model sees (16 kHz, 64 mels) as a PNG with axes.
+    Mel(mel::MelArgs),
+    /// Render the log-mel spectrogram the model sees (16 kHz, 64 mels) as a PNG with axes.
 
     /// Mux an audio file into a copy of a video (picture untouched).
     Mux(mux::MuxArgs),
+    /// Measure EBU R128 loudness and true peak; optionally normalise into a new WAV.
+    Loudness(loudness::LoudnessArgs),
     /// Measure EBU R128 loudness and true peak; optionally normalise into a new WAV.
 
     /// Write a reference tone (sine at a level, optionally a one-frame sync pop).
@@ -46,6 +52,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Frames(a)) => frames::run(&a),
 
         Some(Command::Mux(a)) => mux::run(&a),
+        Some(Command::Mel(a)) => mel::run(&a),
+        Some(Command::Loudness(a)) => loudness::run(&a),
 
         Some(Command::Tone(a)) => tone::run(&a),
         None => {

@@ -1,0 +1,642 @@
+//! Mel spectrograms as the AudioLDM / Tango latent diffusion models see them.
+//!
+//! The filterbank is a port of `librosa.filters.mel` (slaney mel scale, slaney area
+//! normalisation, float32 weights), the log-mel is AudioLDM's `TacotronSTFT.mel_spectrogram`
+//! (magnitude STFT with reflect padding, `mel_basis @ |X|`, `log(clamp(x, 1e-5))`), and the
+//! Tango helpers reproduce `tools/torch_tools.py` (`normalize_wav`, `pad_wav`,
+//! `read_wav_file`, `get_mel_from_wav`, `_pad_spec`, `wav_to_fbank`). A model conditioned on
+//! these features only behaves as trained if every step matches, padding value included.
+
+use crate::audio::AudioBuffer;
+use crate::error::{Error, Result};
+
+use super::stft::{MagnitudeSpectrogram, PadMode, Stft, StftConfig};
+
+/// Lower clamp applied before the logarithm (AudioLDM's `dynamic_range_compression`,
+/// `clip_val=1e-5`, as an f32 like the torch tensor it is applied to).
+pub const LOG_MEL_FLOOR: f32 = 1e-5;
+
+/// Frames of the mel spectrogram Tango trains and generates on (`target_length=1024`).
+pub const TANGO_TARGET_FRAMES: usize = 1024;
+
+/// Parameters of a mel spectrogram front end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MelConfig {
+    /// Sample rate of the input in Hz.
+    pub sample_rate: u32,
+    /// FFT size in samples.
+    pub n_fft: usize,
+    /// Hop between frames in samples.
+    pub hop_length: usize,
+    /// Hann window length in samples (`<= n_fft`).
+    pub win_length: usize,
+    /// Number of mel bands.
+    pub n_mels: usize,
+    /// Lowest filter edge in Hz.
+    pub fmin: f64,
+    /// Highest filter edge in Hz.
+    pub fmax: f64,
+}
+
+impl MelConfig {
+    /// AudioLDM / Tango: 16 kHz, n_fft 1024, hop 160 (10 ms), window 1024, 64 bands, 0-8 kHz.
+    pub fn audioldm() -> Self {
+        Self {
+            sample_rate: 16_000,
+            n_fft: 1024,
+            hop_length: 160,
+            win_length: 1024,
+            n_mels: 64,
+            fmin: 0.0,
+            fmax: 8000.0,
+        }
+    }
+
+    /// Seconds between frames.
+    pub fn hop_seconds(&self) -> f64 {
+        self.hop_length as f64 / self.sample_rate as f64
+    }
+}
+
+/// A mel spectrogram stored frame-major (`[frame][mel]`, Tango's `(T, 64)` layout).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MelSpectrogram {
+    /// Bands per frame.
+    pub n_mels: usize,
+    /// Number of frames.
+    pub n_frames: usize,
+    /// Seconds between frames.
+    pub hop_seconds: f64,
+    /// `n_frames * n_mels` values; frame `t`, band `m` at `t * n_mels + m`.
+    pub data: Vec<f32>,
+}
+
+impl MelSpectrogram {
+    /// Frame `t`, or `None` past the end.
+    pub fn frame(&self, t: usize) -> Option<&[f32]> {
+        let start = t.checked_mul(self.n_mels)?;
+        self.data.get(start..start.checked_add(self.n_mels)?)
+    }
+
+    /// Value of band `mel` in frame `t`, or `None` out of range.
+    pub fn get(&self, t: usize, mel: usize) -> Option<f32> {
+        if mel < self.n_mels {
+            self.data.get(t.checked_mul(self.n_mels)? + mel).copied()
+        } else {
+            None
+        }
+    }
+
+    /// The frames in order.
+    pub fn frames(&self) -> impl Iterator<Item = &[f32]> {
+        self.data.chunks_exact(self.n_mels.max(1))
+    }
+
+    /// Start time of frame `t` in seconds (frames are centred on `t * hop`).
+    pub fn frame_time_s(&self, t: usize) -> f64 {
+        t as f64 * self.hop_seconds
+    }
+
+    /// The same values band-major (`[mel][frame]`, AudioLDM's `(64, T)` layout).
+    pub fn to_mel_major(&self) -> Vec<f32> {
+        let mut out = vec![0.0; self.data.len()];
+        for (t, frame) in self.frames().enumerate() {
+            for (m, &v) in frame.iter().enumerate() {
+                out[m * self.n_frames + t] = v;
+            }
+        }
+        out
+    }
+}
+
+/// Slaney scale: Hz per mel in the linear part below 1 kHz.
+const SLANEY_F_SP: f64 = 200.0 / 3.0;
+/// Slaney scale: where the logarithmic part starts, in Hz and in mel.
+const SLANEY_MIN_LOG_HZ: f64 = 1000.0;
+const SLANEY_MIN_LOG_MEL: f64 = SLANEY_MIN_LOG_HZ / SLANEY_F_SP;
+
+/// Slaney scale: log step per mel above 1 kHz, `ln(6.4) / 27`.
+fn slaney_logstep() -> f64 {
+    6.4f64.ln() / 27.0
+}
+
+/// Hz to mel on the slaney scale (librosa `hz_to_mel(htk=False)`): linear below 1 kHz,
+/// logarithmic above.
+pub fn hz_to_mel(hz: f64) -> f64 {
+    if hz >= SLANEY_MIN_LOG_HZ {
+        SLANEY_MIN_LOG_MEL + (hz / SLANEY_MIN_LOG_HZ).ln() / slaney_logstep()
+    } else {
+        hz / SLANEY_F_SP
+    }
+}
+
+/// Mel to Hz on the slaney scale (librosa `mel_to_hz(htk=False)`).
+pub fn mel_to_hz(mel: f64) -> f64 {
+    if mel >= SLANEY_MIN_LOG_MEL {
+        SLANEY_MIN_LOG_HZ * (slaney_logstep() * (mel - SLANEY_MIN_LOG_MEL)).exp()
+    } else {
+        SLANEY_F_SP * mel
+    }
+}
+
+/// Triangular mel filters over the bins of an `n_fft` real FFT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MelFilterbank {
+    n_mels: usize,
+    n_bins: usize,
+    /// `[mel][bin]` weights, f32 as librosa returns them.
+    weights: Vec<f32>,
+    /// Per band, the half-open range of bins with non-zero weight.
+    support: Vec<(usize, usize)>,
+}
+
+impl MelFilterbank {
+    /// `librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)`
+    /// with its defaults (slaney scale, slaney norm, float32), ported step by step so the
+    /// weights are the same floats. Bands narrower than one FFT bin come out empty, as in
+    /// librosa.
+    pub fn new(
+        sample_rate: f64,
+        n_fft: usize,
+        n_mels: usize,
+        fmin: f64,
+        fmax: f64,
+    ) -> Result<Self> {
+        if !(sample_rate.is_finite() && sample_rate > 0.0) {
+            return Err(Error::invalid(format!(
+                "mel filterbank sample rate {sample_rate}"
+            )));
+        }
+        if n_fft < 2 || n_mels == 0 {
+            return Err(Error::invalid(format!(
+                "mel filterbank needs n_fft >= 2 and n_mels >= 1, got {n_fft} and {n_mels}"
+            )));
+        }
+        if !(fmin.is_finite() && fmax.is_finite() && fmin >= 0.0 && fmax > fmin) {
+            return Err(Error::invalid(format!(
+                "mel filterbank band {fmin}..{fmax} Hz"
+            )));
+        }
+        let n_bins = n_fft / 2 + 1;
+        // np.fft.rfftfreq(n_fft, d=1/sr)
+        let bin_hz = 1.0 / (n_fft as f64 * (1.0 / sample_rate));
+        let fft_freqs: Vec<f64> = (0..n_bins).map(|k| k as f64 * bin_hz).collect();
+        // mel_frequencies(n_mels + 2, fmin, fmax): np.linspace in mel, back to Hz.
+        let (min_mel, max_mel) = (hz_to_mel(fmin), hz_to_mel(fmax));
+        let n_edges = n_mels + 2;
+        let step = (max_mel - min_mel) / (n_edges - 1) as f64;
+        let mel_f: Vec<f64> = (0..n_edges)
+            .map(|i| {
+                let mel = if i == n_edges - 1 {
+                    max_mel
+                } else {
+                    i as f64 * step + min_mel
+                };
+                mel_to_hz(mel)
+            })
+            .collect();
+
+        let mut weights = vec![0.0f32; n_mels * n_bins];
+        let mut support = Vec::with_capacity(n_mels);
+        for (m, row) in weights.chunks_exact_mut(n_bins).enumerate() {
+            let (f0, f1, f2) = (mel_f[m], mel_f[m + 1], mel_f[m + 2]);
+            let (fdiff_lo, fdiff_hi) = (f1 - f0, f2 - f1);
+            let enorm = 2.0 / (f2 - f0);
+            let (mut first, mut last) = (n_bins, 0);
+            for (k, (w, &f)) in row.iter_mut().zip(&fft_freqs).enumerate() {
+                let lower = -(f0 - f) / fdiff_lo;
+                let upper = (f2 - f) / fdiff_hi;
+                // Assigned into a float32 array, then scaled in place by the float64 norm.
+                let tri = lower.min(upper).max(0.0) as f32;
+                *w = (tri as f64 * enorm) as f32;
+                if *w != 0.0 {
+                    first = first.min(k);
+                    last = k + 1;
+                }
+            }
+            support.push(if first < last { (first, last) } else { (0, 0) });
+        }
+        Ok(Self {
+            n_mels,
+            n_bins,
+            weights,
+            support,
+        })
+    }
+
+    /// Number of mel bands.
+    pub fn n_mels(&self) -> usize {
+        self.n_mels
+    }
+
+    /// Number of FFT bins each band spans (`n_fft / 2 + 1`).
+    pub fn n_bins(&self) -> usize {
+        self.n_bins
+    }
+
+    /// All weights, `[mel][bin]`.
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Weights of band `m` over all bins, or `None` out of range.
+    pub fn band(&self, m: usize) -> Option<&[f32]> {
+        let start = m.checked_mul(self.n_bins)?;
+        self.weights.get(start..start.checked_add(self.n_bins)?)
+    }
+
+    /// `mel[m] = sum_k w[m][k] * spectrum[k]` for one frame; `spectrum` should have `n_bins`
+    /// values and `mel` `n_mels` (missing spectrum values count as zero, extra ones are
+    /// ignored).
+    pub fn apply(&self, spectrum: &[f64], mel: &mut [f64]) {
+        for ((out, row), &(lo, hi)) in mel
+            .iter_mut()
+            .zip(self.weights.chunks_exact(self.n_bins))
+            .zip(&self.support)
+        {
+            let end = hi.min(spectrum.len());
+            let start = lo.min(end);
+            *out = row[start..end]
+                .iter()
+                .zip(&spectrum[start..end])
+                .map(|(&w, &s)| w as f64 * s)
+                .sum();
+        }
+    }
+
+    /// `spectrum[k] = sum_m w[m][k] * mel[m]` (the transpose of [`MelFilterbank::apply`]).
+    pub fn apply_transpose(&self, mel: &[f64], spectrum: &mut [f64]) {
+        spectrum.fill(0.0);
+        for ((&v, row), &(lo, hi)) in mel
+            .iter()
+            .zip(self.weights.chunks_exact(self.n_bins))
+            .zip(&self.support)
+        {
+            let end = hi.min(spectrum.len());
+            let start = lo.min(end);
+            for (s, &w) in spectrum[start..end].iter_mut().zip(&row[start..end]) {
+                *s += w as f64 * v;
+            }
+        }
+    }
+
+    /// Map every frame of a spectrogram (magnitudes or powers) onto the mel bands, in f64.
+    pub fn apply_spectrogram(&self, spec: &MagnitudeSpectrogram) -> Result<Vec<f64>> {
+        if spec.n_bins != self.n_bins {
+            return Err(Error::invalid(format!(
+                "spectrogram has {} bins, the mel filterbank expects {}",
+                spec.n_bins, self.n_bins
+            )));
+        }
+        let mut out = vec![0.0; spec.n_frames * self.n_mels];
+        for (frame, mel) in spec.frames().zip(out.chunks_exact_mut(self.n_mels)) {
+            self.apply(frame, mel);
+        }
+        Ok(out)
+    }
+}
+
+/// Computes mel spectrograms for one [`MelConfig`]; the STFT and filterbank are built once.
+#[derive(Debug, Clone)]
+pub struct MelExtractor {
+    config: MelConfig,
+    stft: Stft,
+    filterbank: MelFilterbank,
+}
+
+impl MelExtractor {
+    /// Plan the STFT (centred, reflect padding, as AudioLDM) and build the filterbank.
+    pub fn new(config: MelConfig) -> Result<Self> {
+        if config.sample_rate == 0 {
+            return Err(Error::invalid("mel sample rate must be positive"));
+        }
+        let stft = Stft::new(StftConfig {
+            n_fft: config.n_fft,
+            hop_length: config.hop_length,
+            win_length: config.win_length,
+            center: true,
+            pad_mode: PadMode::Reflect,
+        })?;
+        let filterbank = MelFilterbank::new(
+            config.sample_rate as f64,
+            config.n_fft,
+            config.n_mels,
+            config.fmin,
+            config.fmax,
+        )?;
+        Ok(Self {
+            config,
+            stft,
+            filterbank,
+        })
+    }
+
+    /// The AudioLDM / Tango front end ([`MelConfig::audioldm`]).
+    pub fn audioldm() -> Result<Self> {
+        Self::new(MelConfig::audioldm())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MelConfig {
+        &self.config
+    }
+
+    /// The planned STFT.
+    pub fn stft(&self) -> &Stft {
+        &self.stft
+    }
+
+    /// The mel filterbank.
+    pub fn filterbank(&self) -> &MelFilterbank {
+        &self.filterbank
+    }
+
+    /// Log-mel spectrogram exactly as AudioLDM's `TacotronSTFT.mel_spectrogram`:
+    /// `log(clamp(mel_basis @ |STFT(y)|, 1e-5))`. Like that function (which asserts it), the
+    /// waveform must lie in [-1, 1]; use [`sanitize_wav`] first for arbitrary input.
+    pub fn log_mel(&self, wav: &[f32]) -> Result<MelSpectrogram> {
+        check_unit_range(wav)?;
+        let floor = LOG_MEL_FLOOR as f64;
+        self.mel_with(wav, |v| v.max(floor).ln() as f32)
+    }
+
+    /// Linear mel magnitudes, `mel_basis @ |STFT(y)|`, for uses other than the model input.
+    /// Any finite input is accepted.
+    pub fn mel_magnitude(&self, wav: &[f32]) -> Result<MelSpectrogram> {
+        if wav.iter().any(|x| !x.is_finite()) {
+            return Err(Error::invalid("waveform contains NaN or infinite samples"));
+        }
+        self.mel_with(wav, |v| v as f32)
+    }
+
+    /// [`MelExtractor::log_mel`] of a buffer at the configured rate, averaged to mono.
+    pub fn log_mel_buffer(&self, audio: &AudioBuffer) -> Result<MelSpectrogram> {
+        if audio.sample_rate != self.config.sample_rate {
+            return Err(Error::invalid(format!(
+                "mel front end expects {} Hz audio, got {} Hz",
+                self.config.sample_rate, audio.sample_rate
+            )));
+        }
+        if audio.channels == 0 {
+            return Err(Error::invalid("audio buffer has zero channels"));
+        }
+        self.log_mel(&audio.to_mono())
+    }
+
+    /// Tango's `wav_to_fbank` for one clip already at 16 kHz: [`tango_waveform`] (normalise,
+    /// pad or cut to `target_frames * hop` samples, renormalise), [`sanitize_wav`], the
+    /// AudioLDM log-mel, then [`pad_spec`] to `target_frames` frames.
+    pub fn tango_fbank(&self, wav: &[f32], target_frames: usize) -> Result<MelSpectrogram> {
+        let mut prepared = tango_waveform(wav, target_frames * self.config.hop_length)?;
+        sanitize_wav(&mut prepared);
+        if prepared.is_empty() {
+            return Ok(MelSpectrogram {
+                n_mels: self.config.n_mels - self.config.n_mels % 2,
+                n_frames: 0,
+                hop_seconds: self.config.hop_seconds(),
+                data: Vec::new(),
+            });
+        }
+        Ok(pad_spec(&self.log_mel(&prepared)?, target_frames))
+    }
+
+    fn mel_with(&self, wav: &[f32], mut f: impl FnMut(f64) -> f32) -> Result<MelSpectrogram> {
+        let magnitude = self.stft.magnitude(wav)?;
+        let mel = self.filterbank.apply_spectrogram(&magnitude)?;
+        Ok(MelSpectrogram {
+            n_mels: self.config.n_mels,
+            n_frames: magnitude.n_frames,
+            hop_seconds: self.config.hop_seconds(),
+            data: mel.into_iter().map(&mut f).collect(),
+        })
+    }
+}
+
+fn check_unit_range(wav: &[f32]) -> Result<()> {
+    match wav.iter().position(|x| !(-1.0..=1.0).contains(x)) {
+        Some(i) => Err(Error::invalid(format!(
+            "waveform sample {i} is {} (expected a finite value in [-1, 1])",
+            wav[i]
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Tango's `normalize_wav`: subtract the mean, divide by `max|x| + 1e-8`, halve (peak 0.5).
+/// Computed in f32 like the torch original. Digital silence stays silence.
+pub fn normalize_wav(wav: &[f32]) -> Result<Vec<f32>> {
+    if wav.is_empty() {
+        return Err(Error::invalid("cannot normalise an empty waveform"));
+    }
+    if wav.iter().any(|x| !x.is_finite()) {
+        return Err(Error::invalid("waveform contains NaN or infinite samples"));
+    }
+    let mean = (wav.iter().map(|&x| x as f64).sum::<f64>() / wav.len() as f64) as f32;
+    let peak = wav.iter().fold(0.0f32, |m, &x| m.max((x - mean).abs()));
+    let denominator = peak + 1e-8;
+    Ok(wav
+        .iter()
+        .map(|&x| (x - mean) / denominator * 0.5)
+        .collect())
+}
+
+/// Tango's `pad_wav`: the first `segment_length` samples, or the waveform followed by zeros up
+/// to `segment_length`.
+pub fn pad_wav(wav: &[f32], segment_length: usize) -> Vec<f32> {
+    let mut out = wav[..wav.len().min(segment_length)].to_vec();
+    out.resize(segment_length, 0.0);
+    out
+}
+
+/// Tango's `read_wav_file` after its resampling to 16 kHz: [`normalize_wav`], [`pad_wav`] to
+/// `segment_length` samples, then rescale to a peak of exactly 0.5. Where Tango divides 0 by
+/// 0 for a silent clip (NaN, zeroed later by `get_mel_from_wav`), this returns zeros.
+pub fn tango_waveform(wav: &[f32], segment_length: usize) -> Result<Vec<f32>> {
+    let mut out = pad_wav(&normalize_wav(wav)?, segment_length);
+    let peak = out.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+    if peak > 0.0 {
+        for x in &mut out {
+            *x = 0.5 * (*x / peak);
+        }
+    }
+    Ok(out)
+}
+
+/// Tango's `get_mel_from_wav` input guard, `nan_to_num(clip(x, -1, 1))`: clamp to [-1, 1]
+/// and replace NaN by 0.
+pub fn sanitize_wav(wav: &mut [f32]) {
+    for x in wav {
+        *x = if x.is_nan() { 0.0 } else { x.clamp(-1.0, 1.0) };
+    }
+}
+
+/// Tango's `_pad_spec`: cut the spectrogram to `target_frames` frames, or append frames of
+/// **0.0** (not the log floor `ln(1e-5)`: that is what the model was trained on), and drop
+/// the last band when the band count is odd.
+pub fn pad_spec(mel: &MelSpectrogram, target_frames: usize) -> MelSpectrogram {
+    let n_mels = mel.n_mels - mel.n_mels % 2;
+    let mut data = Vec::with_capacity(target_frames * n_mels);
+    for frame in mel.frames().take(target_frames) {
+        data.extend_from_slice(&frame[..n_mels]);
+    }
+    data.resize(target_frames * n_mels, 0.0);
+    MelSpectrogram {
+        n_mels,
+        n_frames: target_frames,
+        hop_seconds: mel.hop_seconds,
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::fixtures;
+
+    fn max_scaled_error(got: &[f32], reference: &[f64]) -> f64 {
+        assert_eq!(got.len(), reference.len());
+        got.iter()
+            .zip(reference)
+            .map(|(&g, &r)| (g as f64 - r).abs() / (1.0 + r.abs()))
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn slaney_scale_round_trips() {
+        for hz in [0.0, 100.0, 999.0, 1000.0, 4000.0, 8000.0, 22050.0] {
+            assert!((mel_to_hz(hz_to_mel(hz)) - hz).abs() < 1e-9 * (1.0 + hz));
+        }
+        assert!((hz_to_mel(1000.0) - 15.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn filterbank_matches_librosa() {
+        let fx = fixtures::load("mel_audioldm.safetensors");
+        let reference = &fx["filterbank"];
+        assert_eq!(reference.shape, vec![64, 513]);
+        let bank = MelFilterbank::new(16000.0, 1024, 64, 0.0, 8000.0).unwrap();
+        let max_err = bank
+            .weights()
+            .iter()
+            .zip(&reference.values)
+            .map(|(&w, &r)| (w as f64 - r).abs())
+            .fold(0.0, f64::max);
+        let max_weight = reference.values.iter().fold(0.0f64, |m, &v| m.max(v));
+        assert!(
+            max_err <= 1e-7 * max_weight,
+            "filterbank max abs error {max_err:e} (max weight {max_weight:e})"
+        );
+    }
+
+    #[test]
+    fn log_mel_matches_audioldm() {
+        let fx = fixtures::load("mel_audioldm.safetensors");
+        let input = fx["input"].as_f32();
+        let reference = &fx["log_mel"];
+        let extractor = MelExtractor::audioldm().unwrap();
+        let mel = extractor.log_mel(&input).unwrap();
+        assert_eq!(vec![mel.n_frames, mel.n_mels], reference.shape);
+        let err = max_scaled_error(&mel.data, &reference.values);
+        assert!(err <= 1e-4, "log-mel max |err| / (1 + |ref|) = {err:e}");
+    }
+
+    #[test]
+    fn tango_preprocessing_matches_reference() {
+        let fx = fixtures::load("mel_audioldm.safetensors");
+        let input = fx["input"].as_f32();
+        let normalized = normalize_wav(&input).unwrap();
+        let err = normalized
+            .iter()
+            .zip(&fx["tango_normalized"].values)
+            .map(|(&a, &b)| (a as f64 - b).abs())
+            .fold(0.0, f64::max);
+        assert!(err <= 1e-6, "normalize_wav max abs error {err:e}");
+
+        let extractor = MelExtractor::audioldm().unwrap();
+        for (key, target) in [("tango_fbank_256", 256), ("tango_fbank_128", 128)] {
+            let fbank = extractor.tango_fbank(&input, target).unwrap();
+            assert_eq!(vec![fbank.n_frames, fbank.n_mels], fx[key].shape, "{key}");
+            let err = max_scaled_error(&fbank.data, &fx[key].values);
+            assert!(err <= 1e-4, "{key}: max |err| / (1 + |ref|) = {err:e}");
+        }
+
+        let log_mel = extractor.log_mel(&input).unwrap();
+        let head = MelSpectrogram {
+            n_frames: 50,
+            data: log_mel.data[..50 * 64].to_vec(),
+            ..log_mel
+        };
+        let padded = pad_spec(&head, 64);
+        let err = max_scaled_error(&padded.data, &fx["tango_pad_spec_64"].values);
+        assert!(err <= 1e-4, "pad_spec: {err:e}");
+        assert!(padded.data[50 * 64..].iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn pad_spec_drops_an_odd_band() {
+        let mel = MelSpectrogram {
+            n_mels: 3,
+            n_frames: 2,
+            hop_seconds: 0.01,
+            data: vec![1., 2., 3., 4., 5., 6.],
+        };
+        let out = pad_spec(&mel, 3);
+        assert_eq!(out.n_mels, 2);
+        assert_eq!(out.data, vec![1., 2., 4., 5., 0., 0.]);
+        assert_eq!(pad_spec(&mel, 1).data, vec![1., 2.]);
+        assert_eq!(pad_spec(&mel, 0).data, Vec::<f32>::new());
+    }
+
+    #[test]
+    fn layouts_and_accessors() {
+        let mel = MelSpectrogram {
+            n_mels: 2,
+            n_frames: 3,
+            hop_seconds: 0.01,
+            data: vec![1., 2., 3., 4., 5., 6.],
+        };
+        assert_eq!(mel.to_mel_major(), vec![1., 3., 5., 2., 4., 6.]);
+        assert_eq!(mel.frame(1), Some(&[3.0f32, 4.0][..]));
+        assert_eq!(mel.frame(3), None);
+        assert_eq!(mel.get(2, 1), Some(6.0));
+        assert_eq!(mel.get(0, 2), None);
+        assert!((mel.frame_time_s(2) - 0.02).abs() < 1e-12);
+    }
+
+    #[test]
+    fn edge_cases() {
+        let extractor = MelExtractor::audioldm().unwrap();
+        assert!(extractor.log_mel(&[]).is_err());
+        assert!(extractor.log_mel(&[1.5]).is_err());
+        assert!(extractor.log_mel(&[f32::NAN]).is_err());
+        let one = extractor.log_mel(&[0.25]).unwrap();
+        assert_eq!((one.n_frames, one.n_mels), (1, 64));
+        assert!(one.data.iter().all(|v| v.is_finite()));
+        let silent = extractor.log_mel(&[0.0; 800]).unwrap();
+        assert!(silent.data.iter().all(|&v| v == LOG_MEL_FLOOR.ln()));
+
+        assert!(normalize_wav(&[]).is_err());
+        assert_eq!(normalize_wav(&[0.0; 4]).unwrap(), vec![0.0; 4]);
+        assert_eq!(tango_waveform(&[0.0; 4], 6).unwrap(), vec![0.0; 6]);
+        let fbank = extractor.tango_fbank(&[0.0; 100], 8).unwrap();
+        assert_eq!(fbank.n_frames, 8);
+        assert!(
+            extractor
+                .tango_fbank(&[0.1, 0.2], 0)
+                .unwrap()
+                .data
+                .is_empty()
+        );
+        let mut wav = [f32::NAN, 2.0, -3.0, 0.5];
+        sanitize_wav(&mut wav);
+        assert_eq!(wav, [0.0, 1.0, -1.0, 0.5]);
+        assert_eq!(pad_wav(&[1.0, 2.0, 3.0], 2), vec![1.0, 2.0]);
+        assert_eq!(pad_wav(&[1.0], 3), vec![1.0, 0.0, 0.0]);
+
+        assert!(MelFilterbank::new(16000.0, 1024, 0, 0.0, 8000.0).is_err());
+        assert!(MelFilterbank::new(16000.0, 1024, 64, 8000.0, 100.0).is_err());
+        assert!(MelFilterbank::new(f64::NAN, 1024, 64, 0.0, 8000.0).is_err());
+        let buffer = AudioBuffer::new(44100, 1, vec![0.0; 100]);
+        assert!(extractor.log_mel_buffer(&buffer).is_err());
+    }
+}
