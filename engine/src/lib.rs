@@ -8,6 +8,7 @@ pub mod audio;
 pub mod dsp;
 pub mod error;
 pub mod media;
+pub mod models;
 
 pub use audio::AudioBuffer;
 pub use error::{Error, Result};

@@ -1,0 +1,8 @@
+//! The generator's networks (paper section 3): the Tango-2 latent-diffusion U-Net with the
+//! AvSync adapters, and the shared building blocks and weight loading.
+
+pub mod adapters;
+pub mod checkpoint;
+pub mod nn;
+pub mod unet;
+pub mod weights;

@@ -1,0 +1,258 @@
+//! The small layers every network here is built from, with PyTorch's parameter names and
+//! semantics (eps, biased variance, weight layouts), so checkpoints load by name and the
+//! numerics match the reference implementations.
+
+use burn::module::{Module, Param};
+use burn::tensor::module::{conv1d, conv2d};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Tensor, activation};
+
+use super::weights::{Init, Weights};
+use crate::error::Result;
+
+/// `y = x W^T + b`. The weight is kept transposed (`[in, out]`) so the forward pass needs no
+/// copy; checkpoints store `[out, in]` and are transposed once at load.
+#[derive(Module, Debug)]
+pub struct Linear {
+    /// `[in, out]`.
+    pub weight: Param<Tensor<2>>,
+    /// `[out]`.
+    pub bias: Option<Param<Tensor<1>>>,
+}
+
+impl Linear {
+    /// Load `weight` (`[out, in]`) and, if `bias`, `bias` from `w`.
+    pub fn load(w: &Weights, d_in: usize, d_out: usize, bias: bool) -> Result<Self> {
+        Self::load_init(w, d_in, d_out, bias, Init::FanIn(d_in))
+    }
+
+    /// As [`Linear::load`], with a chosen initialisation for fresh weights (zero-initialised
+    /// output projections of adapters).
+    pub fn load_init(
+        w: &Weights,
+        d_in: usize,
+        d_out: usize,
+        bias: bool,
+        init: Init,
+    ) -> Result<Self> {
+        let weight = w.get("weight", [d_out, d_in], init)?.transpose();
+        let bias_init = if init == Init::Zeros {
+            Init::Zeros
+        } else {
+            Init::FanIn(d_in)
+        };
+        let bias = if bias {
+            Some(Param::from_tensor(w.get("bias", [d_out], bias_init)?))
+        } else {
+            None
+        };
+        Ok(Self {
+            weight: Param::from_tensor(weight),
+            bias,
+        })
+    }
+
+    /// Apply to the last dimension of `x`.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        burn::tensor::module::linear(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()))
+    }
+}
+
+/// 2-D convolution (`weight [out, in, k, k]`), square kernel, zero padding.
+#[derive(Module, Debug)]
+pub struct Conv2d {
+    /// `[out, in, k, k]`.
+    pub weight: Param<Tensor<4>>,
+    /// `[out]`.
+    pub bias: Option<Param<Tensor<1>>>,
+    stride: usize,
+    padding: usize,
+}
+
+impl Conv2d {
+    /// Load a `k x k` convolution.
+    pub fn load(
+        w: &Weights,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        let fan_in = c_in * k * k;
+        Ok(Self {
+            weight: Param::from_tensor(w.get(
+                "weight",
+                [c_out, c_in, k, k],
+                Init::FanIn(fan_in),
+            )?),
+            bias: Some(Param::from_tensor(w.get(
+                "bias",
+                [c_out],
+                Init::FanIn(fan_in),
+            )?)),
+            stride,
+            padding,
+        })
+    }
+
+    /// Apply to `[B, C, H, W]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let opts = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1);
+        conv2d(
+            x,
+            self.weight.val(),
+            self.bias.as_ref().map(|b| b.val()),
+            opts,
+        )
+    }
+}
+
+/// 1-D convolution with dilation (`weight [out, in, k]`).
+#[derive(Module, Debug)]
+pub struct Conv1d {
+    /// `[out, in, k]`.
+    pub weight: Param<Tensor<3>>,
+    /// `[out]`.
+    pub bias: Option<Param<Tensor<1>>>,
+    padding: usize,
+    dilation: usize,
+}
+
+impl Conv1d {
+    /// Load a convolution of kernel `k` with "same" padding for the given dilation.
+    pub fn load(
+        w: &Weights,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        dilation: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        let fan_in = c_in * k;
+        Ok(Self {
+            weight: Param::from_tensor(w.get("weight", [c_out, c_in, k], Init::FanIn(fan_in))?),
+            bias: Some(Param::from_tensor(w.get(
+                "bias",
+                [c_out],
+                Init::FanIn(fan_in),
+            )?)),
+            padding,
+            dilation,
+        })
+    }
+
+    /// Apply to `[B, C, T]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let opts = ConvOptions::new([1], [self.padding], [self.dilation], 1);
+        conv1d(
+            x,
+            self.weight.val(),
+            self.bias.as_ref().map(|b| b.val()),
+            opts,
+        )
+    }
+}
+
+/// Group normalisation over `[B, C, ...]` with a per-channel affine transform.
+#[derive(Module, Debug)]
+pub struct GroupNorm {
+    /// `[C]` scale.
+    pub weight: Param<Tensor<1>>,
+    /// `[C]` shift.
+    pub bias: Param<Tensor<1>>,
+    groups: usize,
+    eps: f64,
+}
+
+impl GroupNorm {
+    /// Load a group norm over `channels` in `groups` groups.
+    pub fn load(w: &Weights, groups: usize, channels: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: Param::from_tensor(w.get("weight", [channels], Init::Ones)?),
+            bias: Param::from_tensor(w.get("bias", [channels], Init::Zeros)?),
+            groups,
+            eps,
+        })
+    }
+
+    /// Normalise `[B, C, H, W]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, c, h, w] = x.dims();
+        let grouped = normalize_last(
+            x.reshape([b, self.groups, (c / self.groups) * h * w]),
+            self.eps,
+        );
+        let x = grouped.reshape([b, c, h, w]);
+        x * self.weight.val().reshape([1, c, 1, 1]) + self.bias.val().reshape([1, c, 1, 1])
+    }
+}
+
+/// `(x - mean) / sqrt(var + eps)` over the last dimension (biased variance, as PyTorch).
+fn normalize_last<const D: usize>(x: Tensor<D>, eps: f64) -> Tensor<D> {
+    let mean = x.clone().mean_dim(D - 1);
+    let centred = x - mean;
+    let var = centred.clone().square().mean_dim(D - 1);
+    centred / var.add_scalar(eps).sqrt()
+}
+
+/// Layer normalisation over the last dimension.
+#[derive(Module, Debug)]
+pub struct LayerNorm {
+    /// `[D]` scale.
+    pub weight: Param<Tensor<1>>,
+    /// `[D]` shift.
+    pub bias: Param<Tensor<1>>,
+    eps: f64,
+}
+
+impl LayerNorm {
+    /// Load a layer norm over `dim` features.
+    pub fn load(w: &Weights, dim: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: Param::from_tensor(w.get("weight", [dim], Init::Ones)?),
+            bias: Param::from_tensor(w.get("bias", [dim], Init::Zeros)?),
+            eps,
+        })
+    }
+
+    /// Normalise the last dimension of `x`.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let x = normalize_last(x, self.eps);
+        x * self.weight.val().unsqueeze() + self.bias.val().unsqueeze()
+    }
+}
+
+/// Root-mean-square normalisation (Zhang and Sennrich, 2019): scale only, no centring.
+#[derive(Module, Debug)]
+pub struct RmsNorm {
+    /// `[D]` scale.
+    pub weight: Param<Tensor<1>>,
+    eps: f64,
+}
+
+impl RmsNorm {
+    /// Load an RMS norm over `dim` features.
+    pub fn load(w: &Weights, dim: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: Param::from_tensor(w.get("weight", [dim], Init::Ones)?),
+            eps,
+        })
+    }
+
+    /// Normalise the last dimension of `x`.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let ms = x.clone().square().mean_dim(D - 1);
+        x / ms.add_scalar(self.eps).sqrt() * self.weight.val().unsqueeze()
+    }
+}
+
+/// SiLU (swish), as diffusers' default activation.
+pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    activation::silu(x)
+}
+
+/// Exact (erf) GELU, as PyTorch's default.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    activation::gelu(x)
+}

@@ -1,0 +1,79 @@
+//! Shared helpers for the parity tests: fixture tensors and tolerance checks.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Path of a file under `tests/parity/fixtures/`.
+pub fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/parity/fixtures"
+    ))
+    .join(name)
+}
+
+/// All f32 tensors of a fixture file, by name.
+pub struct Fixture(HashMap<String, (Vec<usize>, Vec<f32>)>);
+
+impl Fixture {
+    pub fn load(name: &str) -> Self {
+        let bytes = std::fs::read(fixture_path(name)).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let map = st
+            .tensors()
+            .into_iter()
+            .map(|(k, v)| {
+                let data = v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                (k, (v.shape().to_vec(), data))
+            })
+            .collect();
+        Self(map)
+    }
+
+    pub fn values(&self, name: &str) -> &[f32] {
+        &self
+            .0
+            .get(name)
+            .unwrap_or_else(|| panic!("fixture has no `{name}`"))
+            .1
+    }
+
+    pub fn tensor<const D: usize>(&self, name: &str, device: &Device) -> Tensor<D> {
+        let (shape, data) = self
+            .0
+            .get(name)
+            .unwrap_or_else(|| panic!("fixture has no `{name}`"));
+        Tensor::from_data(TensorData::new(data.clone(), shape.clone()), device)
+    }
+}
+
+/// Largest `|a - b| / (1 + |b|)`, the tests' relative error measure.
+pub fn max_rel_err(actual: &[f32], expected: &[f32]) -> f32 {
+    assert_eq!(actual.len(), expected.len(), "length mismatch");
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+        .fold(0.0, f32::max)
+}
+
+/// Values of a tensor.
+pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().unwrap()
+}
+
+/// Assert `actual` matches `expected` within `tol` relative error, naming `what`.
+pub fn assert_close<const D: usize>(actual: Tensor<D>, expected: &[f32], tol: f32, what: &str) {
+    let a = values(actual);
+    let err = max_rel_err(&a, expected);
+    assert!(err <= tol, "{what}: max relative error {err:e} > {tol:e}");
+    eprintln!("{what}: max relative error {err:e}");
+}
