@@ -4,5 +4,8 @@
 pub mod adapters;
 pub mod checkpoint;
 pub mod nn;
+pub mod resnet;
 pub mod unet;
+pub mod vae;
+pub mod vocoder;
 pub mod weights;

@@ -5,11 +5,11 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-use super::resnet::ResnetBlock2D;
 use super::transformer::Transformer2D;
 use crate::error::Result;
 use crate::models::adapters::{AdapterConfig, Conditions};
 use crate::models::nn::Conv2d;
+use crate::models::resnet::ResnetBlock2D;
 use crate::models::weights::Weights;
 
 /// What every block of one U-Net shares.
@@ -80,7 +80,7 @@ impl DownBlock {
                 &w.pp("resnets").pp(j),
                 cin,
                 c_out,
-                ctx.temb,
+                Some(ctx.temb),
                 ctx.groups,
                 ctx.eps,
             )?);
@@ -122,7 +122,7 @@ impl DownBlock {
         skips: &mut Vec<Tensor<4>>,
     ) -> Tensor<4> {
         for (j, resnet) in self.resnets.iter().enumerate() {
-            x = resnet.forward(x, temb.clone());
+            x = resnet.forward(x, Some(temb));
             if let Some(attn) = self.attentions.get(j) {
                 x = attn.forward(x, cond);
             }
@@ -158,7 +158,7 @@ impl MidBlock {
                 &w.pp("resnets").pp(j),
                 channels,
                 channels,
-                ctx.temb,
+                Some(ctx.temb),
                 ctx.groups,
                 ctx.eps,
             )
@@ -177,9 +177,9 @@ impl MidBlock {
 
     /// Apply.
     pub fn forward(&self, x: Tensor<4>, temb: &Tensor<2>, cond: &Conditions) -> Tensor<4> {
-        let mut x = self.resnets[0].forward(x, temb.clone());
+        let mut x = self.resnets[0].forward(x, Some(temb));
         for (attn, resnet) in self.attentions.iter().zip(&self.resnets[1..]) {
-            x = resnet.forward(attn.forward(x, cond), temb.clone());
+            x = resnet.forward(attn.forward(x, cond), Some(temb));
         }
         x
     }
@@ -230,7 +230,7 @@ impl UpBlock {
                 &w.pp("resnets").pp(j),
                 cin + skip,
                 widths.out,
-                ctx.temb,
+                Some(ctx.temb),
                 ctx.groups,
                 ctx.eps,
             )?);
@@ -273,7 +273,7 @@ impl UpBlock {
     ) -> Tensor<4> {
         for (j, resnet) in self.resnets.iter().enumerate() {
             let skip = skips.pop().expect("one skip connection per up resnet");
-            x = resnet.forward(Tensor::cat(vec![x, skip], 1), temb.clone());
+            x = resnet.forward(Tensor::cat(vec![x, skip], 1), Some(temb));
             if let Some(attn) = self.attentions.get(j) {
                 x = attn.forward(x, cond);
             }

@@ -6,7 +6,6 @@ pub mod attention;
 pub mod blocks;
 pub mod config;
 pub mod embeddings;
-pub mod resnet;
 pub mod transformer;
 
 use std::path::Path;
