@@ -9,6 +9,7 @@ pub mod dsp;
 pub mod error;
 pub mod media;
 pub mod models;
+pub mod schedule;
 
 pub use audio::AudioBuffer;
 pub use error::{Error, Result};

@@ -984,11 +984,10 @@ class ViCLIPVisionTransformer(nn.Module):
         x = torch.cat((cls_tokens, x), dim=1)
         x = self.ln_pre(x)
         self.debug["tokens_ln_pre"] = x.detach().clone()
-        x = x.permute(1, 0, 2)
+        x = x.permute(1, 0, 2)  # (N, B, D)
         x = self.transformer(x)
         x = self.ln_post(x)
-        self.debug["tokens_ln_post"] = x.permute(1, 0, 2).detach().clone()
-        return x[0] @ self.proj
+        return x[0] @ self.proj  # class token; dropout is the identity at inference
 
 
 def viclip_encode_vision(vis: ViCLIPVisionTransformer, frames: torch.Tensor) -> torch.Tensor:
@@ -1050,6 +1049,7 @@ def make_viclip_fixture():
     frames = torch.randn(2, c["num_frames"], 3, res, res, generator=gi)
     with torch.no_grad():
         emb = viclip_encode_vision(vis, frames)
+        dbg_tokens = vis.debug["tokens_ln_pre"]
         port = viclip_port_reference(back, c, frames)
         one = viclip_encode_vision(vis, frames[:1])
     assert_close(port, emb, 1e-5, "viclip port-style reference vs module")
@@ -1057,7 +1057,7 @@ def make_viclip_fixture():
     normed = emb / emb.norm(dim=-1, keepdim=True)  # ViCLIP.get_vid_features
     save_tensors(OUT / "viclip_tiny_io.safetensors", {
         "frames": frames, "vision_embeds": emb, "vision_embeds_normalized": normed,
-        "dbg_tokens_ln_pre": vis.debug["tokens_ln_pre"],
+        "dbg_tokens_ln_pre": dbg_tokens,
     }, {"config": json.dumps(c, sort_keys=True)})
 
 
