@@ -6,6 +6,21 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The `config.json` of a checkpoint directory, checking that both exist.
+pub fn config_path(dir: &Path) -> Result<PathBuf> {
+    if !dir.is_dir() {
+        return Err(Error::media(dir, "checkpoint directory does not exist"));
+    }
+    let config = dir.join("config.json");
+    if !config.is_file() {
+        return Err(Error::media(
+            dir,
+            "no config.json in this checkpoint directory",
+        ));
+    }
+    Ok(config)
+}
+
 /// The safetensors files of `stem` in `dir`.
 pub fn safetensors_files(dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {

@@ -313,7 +313,7 @@ impl AutoencoderKL {
 
     /// Load a diffusers `vae/` directory.
     pub fn from_dir(dir: &Path, device: &burn::tensor::Device) -> Result<Self> {
-        let cfg = VaeConfig::from_file(&dir.join("config.json"))?;
+        let cfg = VaeConfig::from_file(&super::checkpoint::config_path(dir)?)?;
         let w = Weights::from_files(
             &super::checkpoint::safetensors_files(dir, "diffusion_pytorch_model")?,
             device,

@@ -247,7 +247,7 @@ impl HifiGan {
 
     /// Load a transformers `vocoder/` directory.
     pub fn from_dir(dir: &Path, device: &burn::tensor::Device) -> Result<Self> {
-        let cfg = VocoderConfig::from_file(&dir.join("config.json"))?;
+        let cfg = VocoderConfig::from_file(&super::checkpoint::config_path(dir)?)?;
         let w = Weights::from_files(&super::checkpoint::safetensors_files(dir, "model")?, device)?;
         Self::load(&cfg, &w)
     }

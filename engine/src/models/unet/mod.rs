@@ -156,7 +156,7 @@ impl UNet2DConditionModel {
         adapter_dir: Option<&Path>,
         device: &burn::tensor::Device,
     ) -> Result<Self> {
-        let config = UNetConfig::from_file(&unet_dir.join("config.json"))?;
+        let config = UNetConfig::from_file(&super::checkpoint::config_path(unet_dir)?)?;
         let w = Weights::from_files(
             &super::checkpoint::safetensors_files(unet_dir, "diffusion_pytorch_model")?,
             device,
