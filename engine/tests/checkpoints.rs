@@ -47,8 +47,7 @@ fn unet_dir(
 
 fn load_err(dir: &Path) -> String {
     UNet2DConditionModel::from_dir(dir, None, &Device::flex())
-        .err()
-        .expect("load must fail")
+        .expect_err("load must fail")
         .to_string()
 }
 
