@@ -6,9 +6,11 @@
 
 pub mod audio;
 pub mod dsp;
+pub mod encoders;
 pub mod error;
 pub mod media;
 pub mod models;
+pub mod pipeline;
 pub mod schedule;
 
 pub use audio::AudioBuffer;

@@ -132,3 +132,46 @@ fn adapters_match_the_reference_and_vanish_at_zero_scale() {
         "zero-scale adapters must reproduce the backbone bit for bit"
     );
 }
+
+#[test]
+fn adapters_save_and_reload_identically() {
+    let device = Device::flex();
+    let unet =
+        UNet2DConditionModel::from_dir(&tiny("unet"), Some(&tiny("adapter")), &device).unwrap();
+    let cfg = avsync_engine::models::adapters::AdapterConfig::from_file(
+        &tiny("adapter").join("adapter_config.json"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    unet.save_adapter(dir.path(), &cfg).unwrap();
+    // Every key of the reference file is written back with the same values.
+    let original = Fixture::load("tiny_tango/adapter/adapter.safetensors");
+    let saved = safetensors::SafeTensors::deserialize(
+        &std::fs::read(dir.path().join("adapter.safetensors")).unwrap(),
+    )
+    .unwrap()
+    .names()
+    .len();
+    assert_eq!(saved, original.tensor_count());
+    let again = UNet2DConditionModel::from_dir(&tiny("unet"), Some(dir.path()), &device).unwrap();
+    let io = Fixture::load("adapter_io.safetensors");
+    let inputs = ConditionInputs {
+        video: Some(io.tensor("video", &device)),
+        frames: Some(io.tensor("frames", &device)),
+        audio: Some(io.tensor("audio", &device)),
+    };
+    let run = |m: &UNet2DConditionModel| {
+        let cond = m.conditions(
+            io.tensor("encoder_hidden_states", &device),
+            Some(io.tensor("encoder_attention_mask", &device)),
+            &inputs,
+            AdapterScales::default(),
+        );
+        values(m.forward(
+            io.tensor("sample", &device),
+            io.tensor("timesteps", &device),
+            &cond,
+        ))
+    };
+    assert_eq!(run(&unet), run(&again));
+}

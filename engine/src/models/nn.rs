@@ -7,7 +7,7 @@ use burn::tensor::module::{conv1d, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, activation};
 
-use super::weights::{Init, Weights};
+use super::weights::{Init, StateDict, Weights};
 use crate::error::Result;
 
 /// `y = x W^T + b`. The weight is kept transposed (`[in, out]`) so the forward pass needs no
@@ -50,6 +50,17 @@ impl Linear {
             weight: Param::from_tensor(weight),
             bias,
         })
+    }
+
+    /// Append `prefix.weight` (`[out, in]`, PyTorch layout) and `prefix.bias` to `state`.
+    pub fn save(&self, prefix: &str, state: &mut StateDict) {
+        state.push((
+            format!("{prefix}.weight"),
+            self.weight.val().transpose().into_data(),
+        ));
+        if let Some(b) = &self.bias {
+            state.push((format!("{prefix}.bias"), b.val().into_data()));
+        }
     }
 
     /// Apply to the last dimension of `x`.
@@ -216,6 +227,12 @@ impl LayerNorm {
         })
     }
 
+    /// Append `prefix.weight` and `prefix.bias` to `state`.
+    pub fn save(&self, prefix: &str, state: &mut StateDict) {
+        state.push((format!("{prefix}.weight"), self.weight.val().into_data()));
+        state.push((format!("{prefix}.bias"), self.bias.val().into_data()));
+    }
+
     /// Normalise the last dimension of `x`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let x = normalize_last(x, self.eps);
@@ -238,6 +255,11 @@ impl RmsNorm {
             weight: Param::from_tensor(w.get("weight", [dim], Init::Ones)?),
             eps,
         })
+    }
+
+    /// Append `prefix.weight` to `state`.
+    pub fn save(&self, prefix: &str, state: &mut StateDict) {
+        state.push((format!("{prefix}.weight"), self.weight.val().into_data()));
     }
 
     /// Normalise the last dimension of `x`.

@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fs::File;
+
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -183,6 +184,12 @@ impl Weights {
     /// Fail if the files hold keys under this prefix that the model never asked for: a
     /// sign of a checkpoint for another architecture or configuration.
     pub fn finish(&self) -> Result<()> {
+        self.finish_except(&[])
+    }
+
+    /// As [`Weights::finish`], ignoring keys under the given sub-prefixes (parts of a
+    /// checkpoint a model deliberately leaves unused, such as BERT's pooler).
+    pub fn finish_except(&self, ignored: &[&str]) -> Result<()> {
         let Source::Files(files) = &self.inner.source else {
             return Ok(());
         };
@@ -190,7 +197,10 @@ impl Weights {
         let mut unexpected = Vec::new();
         for file in files {
             for name in file.metadata.tensors().keys() {
-                if name.starts_with(&self.prefix) && !used.contains(name.as_str()) {
+                let Some(rest) = name.strip_prefix(&self.prefix) else {
+                    continue;
+                };
+                if !used.contains(name.as_str()) && !ignored.iter().any(|p| rest.starts_with(p)) {
                     unexpected.push(name.clone());
                 }
             }
@@ -275,4 +285,32 @@ fn to_f32(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
             ));
         }
     })
+}
+
+/// Named tensors to write: PyTorch layouts and checkpoint key names.
+pub type StateDict = Vec<(String, TensorData)>;
+
+/// Write `state` as an f32 safetensors file at `path`, atomically.
+pub fn save_safetensors(path: &Path, state: &StateDict) -> Result<()> {
+    let mut buffers = Vec::with_capacity(state.len());
+    for (name, data) in state {
+        let values: Vec<f32> = data
+            .clone()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::invalid(format!("tensor `{name}`: {e:?}")))?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        buffers.push((name.clone(), data.shape().to_vec(), bytes));
+    }
+    let views = buffers
+        .iter()
+        .map(|(n, s, b)| {
+            safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::invalid(format!("cannot serialise tensors: {e}")))?;
+    let bytes = safetensors::serialize(views, None)
+        .map_err(|e| Error::invalid(format!("cannot serialise tensors: {e}")))?;
+    crate::media::output::write_atomic(path, |w| w.write_all(&bytes))?;
+    Ok(())
 }

@@ -20,7 +20,7 @@ use super::adapters::{
     AdapterConfig, AdapterScales, ConditionInputs, ConditionProjections, Conditions,
 };
 use super::nn::{Conv2d, GroupNorm, silu};
-use super::weights::Weights;
+use super::weights::{StateDict, Weights, save_safetensors};
 use crate::error::{Error, Result};
 
 /// The denoising network.
@@ -169,6 +169,45 @@ impl UNet2DConditionModel {
                 Self::load(&config, &w, Some((&a, &cfg)))
             }
         }
+    }
+
+    /// The AvSync adapter weights (projections and every block's adapter layers) under their
+    /// checkpoint names; empty for a plain backbone.
+    pub fn adapter_state(&self) -> StateDict {
+        let mut state = StateDict::new();
+        let Some(p) = &self.conditions else {
+            return state;
+        };
+        p.save(&mut state);
+        let mut blocks = |path: String, attentions: &[transformer::Transformer2D]| {
+            for (j, t) in attentions.iter().enumerate() {
+                for (k, b) in t.transformer_blocks.iter().enumerate() {
+                    b.save_adapter(
+                        &format!("{path}.attentions.{j}.transformer_blocks.{k}"),
+                        &mut state,
+                    );
+                }
+            }
+        };
+        for (i, d) in self.down_blocks.iter().enumerate() {
+            blocks(format!("down_blocks.{i}"), &d.attentions);
+        }
+        blocks("mid_block".into(), &self.mid_block.attentions);
+        for (i, u) in self.up_blocks.iter().enumerate() {
+            blocks(format!("up_blocks.{i}"), &u.attentions);
+        }
+        state
+    }
+
+    /// Write the adapter weights to `dir` (`adapter.safetensors` + `adapter_config.json`).
+    pub fn save_adapter(&self, dir: &Path, config: &AdapterConfig) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        save_safetensors(&dir.join("adapter.safetensors"), &self.adapter_state())?;
+        let json = serde_json::to_vec_pretty(config).map_err(|e| Error::invalid(e.to_string()))?;
+        crate::media::output::write_atomic(&dir.join("adapter_config.json"), |w| {
+            w.write_all(&json)
+        })?;
+        Ok(())
     }
 
     /// Project raw conditions into the tokens the blocks attend to.

@@ -11,7 +11,7 @@ use crate::models::adapters::{
     AdapterConfig, Conditions, apply_rope, frame_positions, rope_tables,
 };
 use crate::models::nn::{GroupNorm, LayerNorm, Linear, gelu};
-use crate::models::weights::{Init, Weights};
+use crate::models::weights::{Init, StateDict, Weights};
 
 /// GEGLU feed-forward: `net.2(h * gelu(g))` with `[h, g] = net.0.proj(x)`.
 #[derive(Module, Debug)]
@@ -131,6 +131,25 @@ impl BasicTransformerBlock {
             ff: FeedForward::load(&w.pp("ff"), dim)?,
             rope_theta,
         })
+    }
+
+    /// Append this block's adapter weights to `state` under `prefix` (the block's path).
+    pub fn save_adapter(&self, prefix: &str, state: &mut StateDict) {
+        if let (Some(k), Some(v)) = (&self.attn2.to_k_video, &self.attn2.to_v_video) {
+            k.save(&format!("{prefix}.attn2.to_k_video"), state);
+            v.save(&format!("{prefix}.attn2.to_v_video"), state);
+        }
+        for (kind, layer) in [("frame", &self.frame), ("audio", &self.audio)] {
+            if let Some(layer) = layer {
+                layer.norm.save(&format!("{prefix}.norm_{kind}"), state);
+                let a = &layer.attn;
+                a.to_q.save(&format!("{prefix}.attn_{kind}.to_q"), state);
+                a.to_k.save(&format!("{prefix}.attn_{kind}.to_k"), state);
+                a.to_v.save(&format!("{prefix}.attn_{kind}.to_v"), state);
+                a.to_out
+                    .save(&format!("{prefix}.attn_{kind}.to_out.0"), state);
+            }
+        }
     }
 
     /// Apply to tokens `[B, rows * cols, dim]`.

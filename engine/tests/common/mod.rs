@@ -27,15 +27,27 @@ impl Fixture {
             .tensors()
             .into_iter()
             .map(|(k, v)| {
-                let data = v
-                    .data()
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                    .collect();
+                let b = v.data();
+                let data: Vec<f32> = match v.dtype() {
+                    safetensors::Dtype::F32 => b
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                        .collect(),
+                    safetensors::Dtype::I64 => b
+                        .chunks_exact(8)
+                        .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
+                        .collect(),
+                    safetensors::Dtype::U8 => b.iter().map(|&x| f32::from(x)).collect(),
+                    other => panic!("unsupported fixture dtype {other:?}"),
+                };
                 (k, (v.shape().to_vec(), data))
             })
             .collect();
         Self(map)
+    }
+
+    pub fn tensor_count(&self) -> usize {
+        self.0.len()
     }
 
     pub fn values(&self, name: &str) -> &[f32] {
@@ -52,6 +64,41 @@ impl Fixture {
             .get(name)
             .unwrap_or_else(|| panic!("fixture has no `{name}`"));
         Tensor::from_data(TensorData::new(data.clone(), shape.clone()), device)
+    }
+}
+
+impl Fixture {
+    /// Integer tensor (ids, masks, codes).
+    pub fn ints<const D: usize>(
+        &self,
+        name: &str,
+        device: &Device,
+    ) -> Tensor<D, burn::tensor::Int> {
+        let (shape, data) = self
+            .0
+            .get(name)
+            .unwrap_or_else(|| panic!("fixture has no `{name}`"));
+        let ints: Vec<i32> = data.iter().map(|&x| x as i32).collect();
+        Tensor::from_data(TensorData::new(ints, shape.clone()), device)
+    }
+
+    /// Shape of a tensor.
+    pub fn shape(&self, name: &str) -> &[usize] {
+        &self
+            .0
+            .get(name)
+            .unwrap_or_else(|| panic!("fixture has no `{name}`"))
+            .0
+    }
+
+    /// String metadata entry.
+    pub fn metadata(name: &str, key: &str) -> String {
+        let bytes = std::fs::read(fixture_path(name)).unwrap();
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        meta.metadata()
+            .as_ref()
+            .and_then(|m| m.get(key).cloned())
+            .unwrap_or_else(|| panic!("no metadata `{key}`"))
     }
 }
 

@@ -1,0 +1,175 @@
+//! Model benchmarks with random weights (not tests: nothing here asserts a time).
+//!
+//! `cargo bench -p avsync-engine --bench model -- CASE [--device flex|wgpu]` where CASE is
+//! `small` (the default model's full 10.24 s generation: 25 DPM-Solver++ steps with
+//! classifier-free guidance, VAE decode, vocoder), `tango2-unet` (one Tango-2 U-Net forward
+//! at batch 2 on an 8x256x16 latent), `tango2-vae` (AudioLDM VAE decode of 1024x64) or
+//! `tango2-vocoder` (AudioLDM HiFi-GAN over 1024 frames). Prints wall times and the
+//! process's peak resident memory. Each case runs in its own process so peaks are separate.
+
+use std::time::Instant;
+
+use avsync_engine::models::adapters::Conditions;
+use avsync_engine::models::unet::{UNet2DConditionModel, UNetConfig};
+use avsync_engine::models::vae::{AutoencoderKL, VaeConfig};
+use avsync_engine::models::vocoder::{HifiGan, VocoderConfig};
+use avsync_engine::models::weights::Weights;
+use avsync_engine::pipeline::denoise::{GuidedConditions, denoise};
+use avsync_engine::pipeline::noise::NoiseRng;
+use avsync_engine::schedule::{NoiseSchedule, SamplerKind, ScheduleConfig, sampler};
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+/// Latent frames for 10.24 s (1024 mel frames / 4).
+const T_LATENT: usize = 256;
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn sync(device: &Device) {
+    let _ = device.sync();
+}
+
+/// Time `f` once after `warmup` unmeasured runs; returns seconds.
+fn time<T>(device: &Device, warmup: usize, mut f: impl FnMut() -> T) -> f64 {
+    for _ in 0..warmup {
+        let _ = f();
+        sync(device);
+    }
+    let start = Instant::now();
+    let _ = f();
+    sync(device);
+    start.elapsed().as_secs_f64()
+}
+
+fn text_conditions(batch: usize, width: usize, device: &Device) -> Conditions {
+    let text: Tensor<3> = NoiseRng::new(1).tensor([batch, 16, width], device);
+    Conditions::text(text, Some(Tensor::ones([batch, 16], device)))
+}
+
+fn unet(cfg: &UNetConfig, device: &Device) -> UNet2DConditionModel {
+    let model =
+        UNet2DConditionModel::load(cfg, &Weights::fresh(device), None).expect("fresh U-Net");
+    println!("unet parameters: {:.1} M", model.num_params() as f64 / 1e6);
+    model
+}
+
+fn small(device: &Device) {
+    let start = Instant::now();
+    let unet = unet(&UNetConfig::small(), device);
+    let vae = AutoencoderKL::load(&VaeConfig::small(), &Weights::fresh(device)).expect("fresh VAE");
+    let vocoder =
+        HifiGan::load(&VocoderConfig::small(), &Weights::fresh(device)).expect("fresh vocoder");
+    println!(
+        "vae parameters: {:.1} M, vocoder parameters: {:.1} M, init {:.2} s",
+        vae.num_params() as f64 / 1e6,
+        vocoder.num_params() as f64 / 1e6,
+        start.elapsed().as_secs_f64()
+    );
+    let width = UNetConfig::small().cross_attention_dim;
+    let schedule = NoiseSchedule::new(&ScheduleConfig::tango2()).expect("schedule");
+    let cond = GuidedConditions {
+        both: text_conditions(2, width, device),
+        guidance: 3.0,
+    };
+    let mut rng = NoiseRng::new(0);
+    let mut run = || {
+        let t0 = Instant::now();
+        let mut s = sampler(SamplerKind::DpmSolver, &schedule, 25).expect("sampler");
+        let latents = rng.tensor([1, 8, T_LATENT, 16], device);
+        let latents = denoise(
+            &unet,
+            &cond,
+            latents,
+            s.as_mut(),
+            &mut rng,
+            device,
+            &mut |_, _| true,
+        )
+        .expect("not cancelled");
+        sync(device);
+        let t1 = Instant::now();
+        let mel = vae.decode(latents.div_scalar(vae.scaling_factor()));
+        let [b, _, t, f] = mel.dims();
+        sync(device);
+        let t2 = Instant::now();
+        let wave = vocoder.forward(mel.reshape([b, t, f]));
+        sync(device);
+        let t3 = Instant::now();
+        let samples = wave.dims()[1];
+        (t1 - t0, t2 - t1, t3 - t2, samples)
+    };
+    let _ = run();
+    let (d, v, w, samples) = run();
+    let total = (d + v + w).as_secs_f64();
+    println!(
+        "small: 25 steps + CFG {:.2} s, VAE decode {:.2} s, vocoder {:.2} s, total {:.2} s for {:.2} s of audio",
+        d.as_secs_f64(),
+        v.as_secs_f64(),
+        w.as_secs_f64(),
+        total,
+        samples as f64 / 16_000.0
+    );
+}
+
+fn tango2_unet(device: &Device) {
+    let cfg = UNetConfig::tango2();
+    let unet = unet(&cfg, device);
+    let cond = text_conditions(2, cfg.cross_attention_dim, device);
+    let x: Tensor<4> = NoiseRng::new(0).tensor([2, 8, T_LATENT, 16], device);
+    let t = Tensor::<1>::full([2], 500.0, device);
+    let secs = time(device, 1, || unet.forward(x.clone(), t.clone(), &cond));
+    println!("tango2 U-Net forward, batch 2, 8x{T_LATENT}x16: {secs:.3} s");
+}
+
+fn tango2_vae(device: &Device) {
+    let vae =
+        AutoencoderKL::load(&VaeConfig::audioldm(), &Weights::fresh(device)).expect("fresh VAE");
+    println!("vae parameters: {:.1} M", vae.num_params() as f64 / 1e6);
+    let z: Tensor<4> = NoiseRng::new(0).tensor([1, 8, T_LATENT, 16], device);
+    let secs = time(device, 1, || vae.decode(z.clone()));
+    println!("AudioLDM VAE decode to 1024x64: {secs:.3} s");
+}
+
+fn tango2_vocoder(device: &Device) {
+    let vocoder =
+        HifiGan::load(&VocoderConfig::audioldm(), &Weights::fresh(device)).expect("fresh vocoder");
+    println!(
+        "vocoder parameters: {:.1} M",
+        vocoder.num_params() as f64 / 1e6
+    );
+    let mel: Tensor<3> = NoiseRng::new(0).tensor([1, 1024, 64], device);
+    let secs = time(device, 1, || vocoder.forward(mel.clone()));
+    println!("AudioLDM HiFi-GAN, 1024 frames (10.24 s): {secs:.3} s");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let case = args.first().map(String::as_str).unwrap_or("small");
+    let device = Device::flex();
+    let _ = burn::tensor::Tensor::<1>::zeros([1], &device);
+    match case {
+        "small" => small(&device),
+        "tango2-unet" => tango2_unet(&device),
+        "tango2-vae" => tango2_vae(&device),
+        "tango2-vocoder" => tango2_vocoder(&device),
+        other => {
+            eprintln!("unknown case {other}: small, tango2-unet, tango2-vae, tango2-vocoder");
+            std::process::exit(2);
+        }
+    }
+    println!("peak resident memory: {:.0} MiB", peak_rss_mib());
+}

@@ -1,0 +1,62 @@
+//! The denoising loop with classifier-free guidance ("Classifier-Free Diffusion Guidance",
+//! Ho and Salimans, 2022): every step runs the unconditional and the conditional inputs of
+//! all candidates as one batch through the U-Net and extrapolates
+//! `uncond + g * (cond - uncond)`.
+
+use burn::tensor::{Device, Tensor};
+
+use super::noise::NoiseRng;
+
+use crate::models::adapters::Conditions;
+use crate::models::unet::UNet2DConditionModel;
+use crate::schedule::Sampler;
+
+/// What the loop reports after each step; returning `false` cancels.
+pub type StepCallback<'a> = dyn FnMut(usize, usize) -> bool + 'a;
+
+/// Conditions for a guided batch of `n` candidates: the first `n` rows unconditional
+/// (empty or negative text, adapters as given), the last `n` conditional.
+pub struct GuidedConditions {
+    /// `[uncond; cond]` conditions, batch `2n`.
+    pub both: Conditions,
+    /// Guidance scale; 1 disables guidance (only the conditional half is used).
+    pub guidance: f64,
+}
+
+/// Denoise `latents` (`[n, C, T, F]`) through all of the sampler's steps; `rng` supplies the
+/// fresh noise of stochastic samplers. `on_step(i, total)`
+/// runs after each step and may cancel by returning `false`, in which case `None` is returned.
+pub fn denoise(
+    unet: &UNet2DConditionModel,
+    cond: &GuidedConditions,
+    mut latents: Tensor<4>,
+    sampler: &mut dyn Sampler,
+    rng: &mut NoiseRng,
+    device: &Device,
+    on_step: &mut StepCallback<'_>,
+) -> Option<Tensor<4>> {
+    let n = latents.dims()[0];
+    let timesteps = sampler.timesteps().to_vec();
+    let total = timesteps.len();
+    for (i, &t) in timesteps.iter().enumerate() {
+        let input = Tensor::cat(vec![latents.clone(), latents.clone()], 0);
+        let ts = Tensor::<1>::full([2 * n], t as f32, device);
+        let out = unet.forward(input, ts, &cond.both);
+        let mut halves = out.chunk(2, 0);
+        let conditional = halves.pop().expect("two halves");
+        let unconditional = halves.pop().expect("two halves");
+        let guided = if cond.guidance == 1.0 {
+            conditional
+        } else {
+            unconditional.clone() + (conditional - unconditional).mul_scalar(cond.guidance)
+        };
+        let noise = sampler
+            .is_stochastic()
+            .then(|| rng.tensor(latents.dims(), device));
+        latents = sampler.step(i, guided, latents, noise);
+        if !on_step(i + 1, total) {
+            return None;
+        }
+    }
+    Some(latents)
+}

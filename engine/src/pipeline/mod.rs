@@ -1,0 +1,4 @@
+//! Generation: from conditions to candidate waveforms.
+
+pub mod denoise;
+pub mod noise;
