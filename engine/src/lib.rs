@@ -8,10 +8,14 @@ pub mod audio;
 pub mod dsp;
 pub mod encoders;
 pub mod error;
+pub mod eval;
+pub mod features;
+pub mod gmds;
 pub mod media;
 pub mod models;
 pub mod pipeline;
 pub mod schedule;
+pub mod verify;
 
 pub use audio::AudioBuffer;
 pub use error::{Error, Result};

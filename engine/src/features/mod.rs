@@ -1,0 +1,3 @@
+//! Features computed from the picture without a learned encoder.
+
+pub mod motion;
