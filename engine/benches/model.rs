@@ -4,7 +4,8 @@
 //! `small` (the default model's full 10.24 s generation: 25 DPM-Solver++ steps with
 //! classifier-free guidance, VAE decode, vocoder), `tango2-unet` (one Tango-2 U-Net forward
 //! at batch 2 on an 8x256x16 latent), `tango2-vae` (AudioLDM VAE decode of 1024x64) or
-//! `tango2-vocoder` (AudioLDM HiFi-GAN over 1024 frames). Prints wall times and the
+//! `tango2-vocoder` (AudioLDM HiFi-GAN over 1024 frames), or `kernels` (per-kernel times at
+//! the small U-Net's sizes). Prints wall times and the
 //! process's peak resident memory. Each case runs in its own process so peaks are separate.
 
 use std::time::Instant;
@@ -153,6 +154,36 @@ fn tango2_vocoder(device: &Device) {
     println!("AudioLDM HiFi-GAN, 1024 frames (10.24 s): {secs:.3} s");
 }
 
+/// Per-kernel times at the small U-Net's sizes (batch 2), to see what dominates a step.
+fn kernels(device: &Device) {
+    use avsync_engine::models::nn::{Conv2d, GroupNorm};
+    use avsync_engine::models::unet::attention::sdpa;
+    let w = Weights::fresh(device);
+    let mut rng = NoiseRng::new(3);
+    for (c, h, wd) in [(64, 256, 16), (128, 128, 8), (192, 64, 4), (256, 32, 2)] {
+        let conv = Conv2d::load(&w.pp(format!("c{c}")), c, c, 3, 1, 1).expect("conv");
+        let norm = GroupNorm::load(&w.pp(format!("g{c}")), 32, c, 1e-5).expect("norm");
+        let x: Tensor<4> = rng.tensor([2, c, h, wd], device);
+        let tc = time(device, 2, || conv.forward(x.clone()));
+        let tg = time(device, 2, || norm.forward(x.clone()));
+        let gflop = 2.0 * 9.0 * (c * c * h * wd * 2) as f64 / 1e9;
+        println!("conv3x3 {c}ch {h}x{wd} x2: {:.1} ms ({:.0} GFLOP/s); group norm {:.1} ms", tc * 1e3, gflop / tc, tg * 1e3);
+    }
+    for (tokens, heads, d) in [(1024, 2, 64), (256, 3, 64), (64, 4, 64)] {
+        let q: Tensor<4> = rng.tensor([2, heads, tokens, d], device);
+        let ta = time(device, 2, || sdpa(q.clone(), q.clone(), q.clone(), None));
+        let gflop = 4.0 * (2 * heads * tokens * tokens * d) as f64 / 1e9;
+        println!("self-attention {tokens} tokens x {heads} heads x2: {:.1} ms ({:.0} GFLOP/s)", ta * 1e3, gflop / ta);
+    }
+    let cfg = UNetConfig::small();
+    let unet = unet(&cfg, device);
+    let cond = text_conditions(2, cfg.cross_attention_dim, device);
+    let x: Tensor<4> = rng.tensor([2, 8, T_LATENT, 16], device);
+    let t = Tensor::<1>::full([2], 500.0, device);
+    let secs = time(device, 1, || unet.forward(x.clone(), t.clone(), &cond));
+    println!("small U-Net forward, batch 2: {:.1} ms", secs * 1e3);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -163,6 +194,7 @@ fn main() {
     let _ = burn::tensor::Tensor::<1>::zeros([1], &device);
     match case {
         "small" => small(&device),
+        "kernels" => kernels(&device),
         "tango2-unet" => tango2_unet(&device),
         "tango2-vae" => tango2_vae(&device),
         "tango2-vocoder" => tango2_vocoder(&device),
