@@ -93,7 +93,7 @@ fn small(device: &Device) {
             &cond,
             latents,
             s.as_mut(),
-            &mut rng,
+            std::slice::from_mut(&mut rng),
             device,
             &mut |_, _| true,
         )
@@ -167,13 +167,22 @@ fn kernels(device: &Device) {
         let tc = time(device, 2, || conv.forward(x.clone()));
         let tg = time(device, 2, || norm.forward(x.clone()));
         let gflop = 2.0 * 9.0 * (c * c * h * wd * 2) as f64 / 1e9;
-        println!("conv3x3 {c}ch {h}x{wd} x2: {:.1} ms ({:.0} GFLOP/s); group norm {:.1} ms", tc * 1e3, gflop / tc, tg * 1e3);
+        println!(
+            "conv3x3 {c}ch {h}x{wd} x2: {:.1} ms ({:.0} GFLOP/s); group norm {:.1} ms",
+            tc * 1e3,
+            gflop / tc,
+            tg * 1e3
+        );
     }
     for (tokens, heads, d) in [(1024, 2, 64), (256, 3, 64), (64, 4, 64)] {
         let q: Tensor<4> = rng.tensor([2, heads, tokens, d], device);
         let ta = time(device, 2, || sdpa(q.clone(), q.clone(), q.clone(), None));
         let gflop = 4.0 * (2 * heads * tokens * tokens * d) as f64 / 1e9;
-        println!("self-attention {tokens} tokens x {heads} heads x2: {:.1} ms ({:.0} GFLOP/s)", ta * 1e3, gflop / ta);
+        println!(
+            "self-attention {tokens} tokens x {heads} heads x2: {:.1} ms ({:.0} GFLOP/s)",
+            ta * 1e3,
+            gflop / ta
+        );
     }
     let cfg = UNetConfig::small();
     let unet = unet(&cfg, device);

@@ -239,6 +239,26 @@ impl Conditions {
     }
 }
 
+impl Conditions {
+    /// For `n` candidates guided together: rows `[u, c]` (unconditional, conditional) become
+    /// `[u x n, c x n]`, the layout the denoising loop splits.
+    pub fn expand_pairs(&self, n: usize) -> Self {
+        fn pairs<const D: usize>(t: &Tensor<D>, n: usize) -> Tensor<D> {
+            let u = t.clone().narrow(0, 0, 1).repeat_dim(0, n);
+            let c = t.clone().narrow(0, 1, 1).repeat_dim(0, n);
+            Tensor::cat(vec![u, c], 0)
+        }
+        Self {
+            text: pairs(&self.text, n),
+            text_bias: self.text_bias.as_ref().map(|b| pairs(b, n)),
+            video: self.video.as_ref().map(|v| pairs(v, n)),
+            frames: self.frames.as_ref().map(|f| pairs(f, n)),
+            audio: self.audio.as_ref().map(|a| pairs(a, n)),
+            scales: self.scales,
+        }
+    }
+}
+
 /// Rotary tables `(cos, sin)`, each `[L, head_dim]`, for real-valued positions
 /// (rotate-half layout: frequencies repeated over both halves).
 pub fn rope_tables(

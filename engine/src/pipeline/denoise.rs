@@ -23,19 +23,21 @@ pub struct GuidedConditions {
     pub guidance: f64,
 }
 
-/// Denoise `latents` (`[n, C, T, F]`) through all of the sampler's steps; `rng` supplies the
-/// fresh noise of stochastic samplers. `on_step(i, total)`
+/// Denoise `latents` (`[n, C, T, F]`) through all of the sampler's steps; `rngs` (one per
+/// candidate) supply the fresh noise of stochastic samplers, so a candidate's trajectory does
+/// not depend on which others share its batch. `on_step(i, total)`
 /// runs after each step and may cancel by returning `false`, in which case `None` is returned.
 pub fn denoise(
     unet: &UNet2DConditionModel,
     cond: &GuidedConditions,
     mut latents: Tensor<4>,
     sampler: &mut dyn Sampler,
-    rng: &mut NoiseRng,
+    rngs: &mut [NoiseRng],
     device: &Device,
     on_step: &mut StepCallback<'_>,
 ) -> Option<Tensor<4>> {
     let n = latents.dims()[0];
+    assert_eq!(rngs.len(), n, "one noise generator per candidate");
     let timesteps = sampler.timesteps().to_vec();
     let total = timesteps.len();
     for (i, &t) in timesteps.iter().enumerate() {
@@ -50,9 +52,15 @@ pub fn denoise(
         } else {
             unconditional.clone() + (conditional - unconditional).mul_scalar(cond.guidance)
         };
-        let noise = sampler
-            .is_stochastic()
-            .then(|| rng.tensor(latents.dims(), device));
+        let noise = sampler.is_stochastic().then(|| {
+            let [_, c, h, w] = latents.dims();
+            Tensor::cat(
+                rngs.iter_mut()
+                    .map(|r| r.tensor([1, c, h, w], device))
+                    .collect(),
+                0,
+            )
+        });
         latents = sampler.step(i, guided, latents, noise);
         if !on_step(i + 1, total) {
             return None;

@@ -2,3 +2,4 @@
 
 pub mod denoise;
 pub mod noise;
+pub mod render;

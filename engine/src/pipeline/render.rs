@@ -1,0 +1,301 @@
+//! Rendering candidates: initial noises to latents (guided denoising, all candidates in one
+//! batch), latents to log-mel spectrograms (VAE), spectrograms to 16 kHz waveforms (vocoder).
+//! Scoring needs only the first two stages, so a search vocodes just its final picks.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::denoise::{GuidedConditions, StepCallback, denoise};
+use super::noise::NoiseRng;
+use crate::dsp::MelSpectrogram;
+use crate::error::{Error, Result};
+use crate::models::adapters::Conditions;
+use crate::models::unet::UNet2DConditionModel;
+use crate::models::vae::AutoencoderKL;
+use crate::models::vocoder::HifiGan;
+use crate::schedule::{NoiseSchedule, SamplerKind, sampler};
+
+/// The networks of one model.
+pub struct Networks<'a> {
+    /// Denoiser.
+    pub unet: &'a UNet2DConditionModel,
+    /// Mel VAE.
+    pub vae: &'a AutoencoderKL,
+    /// Vocoder.
+    pub vocoder: &'a HifiGan,
+    /// Training noise schedule.
+    pub schedule: &'a NoiseSchedule,
+}
+
+/// Sampler settings of one render.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplerSettings {
+    /// Which sampler.
+    pub kind: SamplerKind,
+    /// Steps.
+    pub steps: usize,
+    /// Classifier-free guidance scale.
+    pub guidance: f64,
+}
+
+/// Latent shape `[C, T, F]` of one candidate.
+pub type LatentShape = [usize; 3];
+
+/// What to denoise under.
+pub struct LatentJob<'a> {
+    /// The unconditional/conditional pair (batch 2).
+    pub cond: &'a Conditions,
+    /// Latent shape of one candidate.
+    pub shape: LatentShape,
+    /// Sampler settings.
+    pub settings: SamplerSettings,
+    /// Drives the fresh noise of stochastic samplers.
+    pub seed: u64,
+}
+
+/// Denoise `noises` (each `C * T * F` values) into latents `[n, C, T, F]`. Returns `None`
+/// when `on_step` cancels.
+pub fn latents(
+    nets: &Networks<'_>,
+    job: &LatentJob<'_>,
+    noises: &[&[f32]],
+    device: &Device,
+    on_step: &mut StepCallback<'_>,
+) -> Result<Option<Tensor<4>>> {
+    let (shape, settings) = (job.shape, &job.settings);
+    let n = noises.len();
+    let per = shape.iter().product::<usize>();
+    if n == 0 || noises.iter().any(|x| x.len() != per) {
+        return Err(Error::invalid(
+            "every candidate needs one noise of the latent's size",
+        ));
+    }
+    let flat: Vec<f32> = noises.iter().flat_map(|x| x.iter().copied()).collect();
+    let x = Tensor::from_data(
+        TensorData::new(flat, [n, shape[0], shape[1], shape[2]]),
+        device,
+    );
+    let mut s = sampler(settings.kind, nets.schedule, settings.steps)?;
+    let guided = GuidedConditions {
+        both: job.cond.expand_pairs(n),
+        guidance: settings.guidance,
+    };
+    let mut rngs: Vec<NoiseRng> = noises
+        .iter()
+        .map(|x| NoiseRng::new(job.seed ^ fingerprint(x)))
+        .collect();
+    Ok(denoise(
+        nets.unet,
+        &guided,
+        x,
+        s.as_mut(),
+        &mut rngs,
+        device,
+        on_step,
+    ))
+}
+
+/// A 64-bit fingerprint of a noise (FNV-1a over its first values), naming the candidate.
+fn fingerprint(noise: &[f32]) -> u64 {
+    noise
+        .iter()
+        .take(64)
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+            (h ^ u64::from(v.to_bits())).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
+/// Decode latents `[n, C, T, F]` into log-mel spectrograms (`T * f` frames of `F * f` bands).
+pub fn mels(
+    vae: &AutoencoderKL,
+    latents: Tensor<4>,
+    hop_seconds: f64,
+) -> Result<Vec<MelSpectrogram>> {
+    let image = vae.decode(latents.div_scalar(vae.scaling_factor()));
+    let [n, _, frames, bands] = image.dims();
+    let values: Vec<f32> = image
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::invalid(format!("cannot read the decoded spectrogram: {e:?}")))?;
+    Ok(values
+        .chunks_exact(frames * bands)
+        .take(n)
+        .map(|v| MelSpectrogram {
+            n_mels: bands,
+            n_frames: frames,
+            hop_seconds,
+            data: v.to_vec(),
+        })
+        .collect())
+}
+
+/// Vocode log-mel spectrograms into waveforms (all in one batch).
+pub fn waveforms(
+    vocoder: &HifiGan,
+    mels: &[&MelSpectrogram],
+    device: &Device,
+) -> Result<Vec<Vec<f32>>> {
+    let Some(first) = mels.first() else {
+        return Ok(Vec::new());
+    };
+    let (frames, bands) = (first.n_frames, first.n_mels);
+    if mels
+        .iter()
+        .any(|m| m.n_frames != frames || m.n_mels != bands)
+    {
+        return Err(Error::invalid(
+            "spectrograms vocoded together must have one shape",
+        ));
+    }
+    let flat: Vec<f32> = mels.iter().flat_map(|m| m.data.iter().copied()).collect();
+    let input = Tensor::from_data(TensorData::new(flat, [mels.len(), frames, bands]), device);
+    let wave = vocoder.forward(input);
+    let len = wave.dims()[1];
+    let values: Vec<f32> = wave
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::invalid(format!("cannot read the waveform: {e:?}")))?;
+    Ok(values.chunks_exact(len).map(<[f32]>::to_vec).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::unet::{BlockKind, UNetConfig};
+    use crate::models::vae::VaeConfig;
+    use crate::models::vocoder::VocoderConfig;
+    use crate::models::weights::Weights;
+    use crate::schedule::ScheduleConfig;
+
+    struct Tiny {
+        unet: UNet2DConditionModel,
+        vae: AutoencoderKL,
+        vocoder: HifiGan,
+        schedule: NoiseSchedule,
+    }
+
+    fn tiny(device: &Device) -> Tiny {
+        let unet = UNetConfig {
+            block_out_channels: vec![16, 16],
+            down_block_types: vec![BlockKind::CrossAttnDownBlock2D, BlockKind::DownBlock2D],
+            up_block_types: vec![BlockKind::UpBlock2D, BlockKind::CrossAttnUpBlock2D],
+            layers_per_block: 1,
+            attention_head_dim: vec![2],
+            cross_attention_dim: 12,
+            norm_num_groups: 4,
+            ..UNetConfig::tango2()
+        };
+        let vae = VaeConfig {
+            block_out_channels: vec![8, 8],
+            layers_per_block: 1,
+            norm_num_groups: 4,
+            ..VaeConfig::audioldm()
+        };
+        let vocoder = VocoderConfig {
+            model_in_dim: 16,
+            upsample_initial_channel: 8,
+            upsample_rates: vec![4, 2],
+            upsample_kernel_sizes: vec![8, 4],
+            resblock_kernel_sizes: vec![3],
+            resblock_dilation_sizes: vec![vec![1, 3]],
+            ..VocoderConfig::audioldm()
+        };
+        Tiny {
+            unet: UNet2DConditionModel::load(&unet, &Weights::fresh(device), None).unwrap(),
+            vae: AutoencoderKL::load(&vae, &Weights::fresh(device)).unwrap(),
+            vocoder: HifiGan::load(&vocoder, &Weights::fresh(device)).unwrap(),
+            schedule: NoiseSchedule::new(&ScheduleConfig::tango2()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn renders_shapes_deterministically_and_cancels_within_a_step() {
+        let device = Device::flex();
+        let t = tiny(&device);
+        let nets = Networks {
+            unet: &t.unet,
+            vae: &t.vae,
+            vocoder: &t.vocoder,
+            schedule: &t.schedule,
+        };
+        let text: Tensor<3> = NoiseRng::new(5).tensor([2, 3, 12], &device);
+        let cond = Conditions::text(text, None);
+        let shape = [8, 8, 4];
+        let noise = NoiseRng::new(1).normals(8 * 8 * 4);
+        let other = NoiseRng::new(2).normals(8 * 8 * 4);
+        for kind in [SamplerKind::DpmSolver, SamplerKind::Ddpm] {
+            let job = LatentJob {
+                cond: &cond,
+                shape,
+                settings: SamplerSettings {
+                    kind,
+                    steps: 3,
+                    guidance: 3.0,
+                },
+                seed: 9,
+            };
+            let mut steps = Vec::new();
+            let z = latents(&nets, &job, &[&noise, &other], &device, &mut |i, n| {
+                steps.push((i, n));
+                true
+            })
+            .unwrap()
+            .unwrap();
+            assert_eq!(z.dims(), [2, 8, 8, 4]);
+            assert_eq!(steps, vec![(1, 3), (2, 3), (3, 3)]);
+            // The same noise gives the same candidate, alone or in a batch.
+            let alone = latents(&nets, &job, &[&noise], &device, &mut |_, _| true)
+                .unwrap()
+                .unwrap();
+            let a: Vec<f32> = alone.into_data().try_into_vec().unwrap();
+            let b: Vec<f32> = z
+                .clone()
+                .narrow(0, 0, 1)
+                .into_data()
+                .try_into_vec()
+                .unwrap();
+            let err = a
+                .iter()
+                .zip(&b)
+                .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(err < 1e-4, "{kind:?}: batch changes a candidate by {err}");
+
+            let mels = mels(&t.vae, z, 0.01).unwrap();
+            assert_eq!((mels.len(), mels[0].n_frames, mels[0].n_mels), (2, 16, 8));
+        }
+        let job = LatentJob {
+            cond: &cond,
+            shape,
+            settings: SamplerSettings {
+                kind: SamplerKind::Ddim,
+                steps: 5,
+                guidance: 1.0,
+            },
+            seed: 0,
+        };
+        let mut calls = 0;
+        let cancelled = latents(&nets, &job, &[&noise], &device, &mut |_, _| {
+            calls += 1;
+            false
+        })
+        .unwrap();
+        assert!(cancelled.is_none() && calls == 1);
+        assert!(latents(&nets, &job, &[&noise[..5]], &device, &mut |_, _| true).is_err());
+    }
+
+    #[test]
+    fn vocoder_batches_spectrograms() {
+        let device = Device::flex();
+        let t = tiny(&device);
+        let mel = MelSpectrogram {
+            n_mels: 16,
+            n_frames: 10,
+            hop_seconds: 0.01,
+            data: vec![-5.0; 160],
+        };
+        let waves = waveforms(&t.vocoder, &[&mel, &mel], &device).unwrap();
+        assert_eq!(waves.len(), 2);
+        assert_eq!(waves[0], waves[1]);
+        assert_eq!(waves[0].len(), 80);
+        assert!(waveforms(&t.vocoder, &[], &device).unwrap().is_empty());
+    }
+}
