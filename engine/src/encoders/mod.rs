@@ -3,6 +3,8 @@
 //! audio (EnCodec tokens).
 
 pub mod bert;
+pub mod clip;
+pub mod clip_preprocess;
 pub mod minilm;
 pub mod t5;
 pub mod tokenizer;
