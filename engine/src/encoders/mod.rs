@@ -8,3 +8,4 @@ pub mod clip_preprocess;
 pub mod minilm;
 pub mod t5;
 pub mod tokenizer;
+pub mod viclip;
