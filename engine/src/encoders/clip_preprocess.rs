@@ -16,8 +16,9 @@ use crate::error::{Error, Result};
 
 /// OpenAI CLIP's per-channel mean (also OpenCLIP's default, used by ViT-H/14).
 pub const OPENAI_CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
-/// OpenAI CLIP's per-channel standard deviation.
-pub const OPENAI_CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
+/// OpenAI CLIP's per-channel standard deviation ((0.26862954, 0.26130258, 0.27577711) as
+/// f32).
+pub const OPENAI_CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_6, 0.275_777_1];
 
 /// A borrowed picture: `width * height` packed RGB8 pixels, rows top to bottom.
 #[derive(Debug, Clone, Copy)]

@@ -5,6 +5,7 @@
 pub mod bert;
 pub mod clip;
 pub mod clip_preprocess;
+pub mod encodec;
 pub mod minilm;
 pub mod t5;
 pub mod tokenizer;
