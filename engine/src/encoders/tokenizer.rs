@@ -1,5 +1,8 @@
 //! Tokenisation through Hugging Face `tokenizer.json` files (the `tokenizers` crate), into
-//! padded id and mask batches with a maximum length.
+//! padded id and mask batches with a maximum length. Settings stored in the file are replaced:
+//! truncation to the maximum length (longest first, from the right, special tokens such as
+//! BERT's `[CLS]`/`[SEP]` or T5's `</s>` kept within the limit) and padding on the right to the
+//! batch's longest member with the vocabulary's padding token.
 
 use std::path::Path;
 
@@ -61,11 +64,15 @@ impl TextTokenizer {
                 ..TruncationParams::default()
             }))
             .map_err(|e| Error::invalid(format!("invalid truncation: {e}")))?;
-        let pad_id = inner.get_padding().map(|p| p.pad_id).unwrap_or(0);
-        let pad_token = inner
-            .get_padding()
-            .map(|p| p.pad_token.clone())
-            .unwrap_or_else(|| "[PAD]".into());
+        // The file's own padding token if it names one, else the vocabulary's: BERT's
+        // `[PAD]`, T5's `<pad>` (both id 0 in their models).
+        let (pad_token, pad_id) = match inner.get_padding() {
+            Some(p) => (p.pad_token.clone(), p.pad_id),
+            None => ["[PAD]", "<pad>"]
+                .iter()
+                .find_map(|t| inner.token_to_id(t).map(|id| (t.to_string(), id)))
+                .unwrap_or_else(|| ("[PAD]".into(), 0)),
+        };
         inner.with_padding(Some(PaddingParams {
             strategy: PaddingStrategy::BatchLongest,
             pad_id,

@@ -278,3 +278,13 @@ pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     activation::gelu(x)
 }
+
+/// Tanh-approximated GELU (transformers' `gelu_new`, PyTorch's `approximate="tanh"`).
+pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    activation::gelu_approximate(x)
+}
+
+/// QuickGELU, `x * sigmoid(1.702 x)` (OpenAI CLIP).
+pub fn quick_gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    x.clone() * activation::sigmoid(x.mul_scalar(1.702))
+}
