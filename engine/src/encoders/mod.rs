@@ -6,6 +6,7 @@ pub mod bert;
 pub mod clip;
 pub mod clip_preprocess;
 pub mod encodec;
+pub mod frames;
 pub mod minilm;
 pub mod t5;
 pub mod tokenizer;
