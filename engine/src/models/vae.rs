@@ -189,6 +189,35 @@ pub struct VaeLevel {
     pub resample: Option<Conv2d>,
 }
 
+impl VaeLevel {
+    /// `layers` resnets from `c_in` to `c` channels, then the level's resampling convolution.
+    fn load(
+        w: &Weights,
+        c_in: usize,
+        c: usize,
+        layers: usize,
+        groups: usize,
+        resample: Option<Result<Conv2d>>,
+    ) -> Result<Self> {
+        let resnets = (0..layers)
+            .map(|j| {
+                ResnetBlock2D::load(
+                    &w.pp("resnets").pp(j),
+                    if j == 0 { c_in } else { c },
+                    c,
+                    None,
+                    groups,
+                    EPS,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            resnets,
+            resample: resample.transpose()?,
+        })
+    }
+}
+
 /// The encoder: image to posterior moments `[B, 2 * latent, T/f, F/f]`.
 #[derive(Module, Debug)]
 pub struct Encoder {
@@ -244,22 +273,16 @@ impl AutoencoderKL {
         let mut c_prev = ch[0];
         for (i, &c) in ch.iter().enumerate() {
             let b = e.pp("down_blocks").pp(i);
-            let resnets = (0..cfg.layers_per_block)
-                .map(|j| {
-                    ResnetBlock2D::load(
-                        &b.pp("resnets").pp(j),
-                        if j == 0 { c_prev } else { c },
-                        c,
-                        None,
-                        g,
-                        EPS,
-                    )
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let resample = (i + 1 < n)
-                .then(|| Conv2d::load(&b.pp("downsamplers").pp(0).pp("conv"), c, c, 3, 2, 0))
-                .transpose()?;
-            down_blocks.push(VaeLevel { resnets, resample });
+            let down = (i + 1 < n)
+                .then(|| Conv2d::load(&b.pp("downsamplers").pp(0).pp("conv"), c, c, 3, 2, 0));
+            down_blocks.push(VaeLevel::load(
+                &b,
+                c_prev,
+                c,
+                cfg.layers_per_block,
+                g,
+                down,
+            )?);
             c_prev = c;
         }
         let encoder = Encoder {
@@ -275,22 +298,16 @@ impl AutoencoderKL {
         for i in 0..n {
             let c = ch[n - 1 - i];
             let b = d.pp("up_blocks").pp(i);
-            let resnets = (0..=cfg.layers_per_block)
-                .map(|j| {
-                    ResnetBlock2D::load(
-                        &b.pp("resnets").pp(j),
-                        if j == 0 { c_prev } else { c },
-                        c,
-                        None,
-                        g,
-                        EPS,
-                    )
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let resample = (i + 1 < n)
-                .then(|| Conv2d::load(&b.pp("upsamplers").pp(0).pp("conv"), c, c, 3, 1, 1))
-                .transpose()?;
-            up_blocks.push(VaeLevel { resnets, resample });
+            let up = (i + 1 < n)
+                .then(|| Conv2d::load(&b.pp("upsamplers").pp(0).pp("conv"), c, c, 3, 1, 1));
+            up_blocks.push(VaeLevel::load(
+                &b,
+                c_prev,
+                c,
+                cfg.layers_per_block + 1,
+                g,
+                up,
+            )?);
             c_prev = c;
         }
         let decoder = Decoder {

@@ -3,31 +3,21 @@
 
 use burn::tensor::Tensor;
 
-use super::{NoiseSchedule, Sampler};
+use super::{LeadingSteps, NoiseSchedule, Sampler};
 
 /// The DDPM sampler.
-pub struct Ddpm {
-    schedule: NoiseSchedule,
-    timesteps: Vec<usize>,
-    stride: usize,
-}
+pub struct Ddpm(LeadingSteps);
 
 impl Ddpm {
     /// Sample in `steps` steps.
     pub fn new(schedule: NoiseSchedule, steps: usize) -> Self {
-        let timesteps = schedule.leading_timesteps(steps);
-        let stride = schedule.config.num_train_timesteps / steps;
-        Self {
-            schedule,
-            timesteps,
-            stride,
-        }
+        Self(LeadingSteps::new(schedule, steps))
     }
 }
 
 impl Sampler for Ddpm {
     fn timesteps(&self) -> &[usize] {
-        &self.timesteps
+        &self.0.timesteps
     }
 
     fn is_stochastic(&self) -> bool {
@@ -35,7 +25,7 @@ impl Sampler for Ddpm {
     }
 
     fn schedule(&self) -> &NoiseSchedule {
-        &self.schedule
+        &self.0.schedule
     }
 
     fn step(
@@ -45,15 +35,13 @@ impl Sampler for Ddpm {
         sample: Tensor<4>,
         noise: Option<Tensor<4>>,
     ) -> Tensor<4> {
-        let t = self.timesteps[index];
-        let a_t = self.schedule.alpha_bar(t);
-        let a_prev = t
-            .checked_sub(self.stride)
-            .map_or(1.0, |p| self.schedule.alpha_bar(p));
+        let (schedule, t) = (&self.0.schedule, self.0.timesteps[index]);
+        let a_t = schedule.alpha_bar(t);
+        let a_prev = self.0.previous(t).map_or(1.0, |p| schedule.alpha_bar(p));
         let (beta_t, beta_prev) = (1.0 - a_t, 1.0 - a_prev);
         let alpha_t = a_t / a_prev;
         let current_beta = 1.0 - alpha_t;
-        let (x0, _) = self.schedule.x0_and_eps(model_output, sample.clone(), a_t);
+        let (x0, _) = schedule.x0_and_eps(model_output, sample.clone(), a_t);
         let mean = x0.mul_scalar(a_prev.sqrt() * current_beta / beta_t)
             + sample.mul_scalar(alpha_t.sqrt() * beta_prev / beta_t);
         match noise {

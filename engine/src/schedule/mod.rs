@@ -205,6 +205,30 @@ impl NoiseSchedule {
     }
 }
 
+/// "Leading" timesteps and their stride, shared by DDPM and DDIM.
+struct LeadingSteps {
+    schedule: NoiseSchedule,
+    timesteps: Vec<usize>,
+    stride: usize,
+}
+
+impl LeadingSteps {
+    fn new(schedule: NoiseSchedule, steps: usize) -> Self {
+        let timesteps = schedule.leading_timesteps(steps);
+        let stride = schedule.config.num_train_timesteps / steps;
+        Self {
+            schedule,
+            timesteps,
+            stride,
+        }
+    }
+
+    /// The timestep one stride before `t` (`None` past the start).
+    fn previous(&self, t: usize) -> Option<usize> {
+        t.checked_sub(self.stride)
+    }
+}
+
 /// One sampling trajectory's stepping rule.
 pub trait Sampler: Send {
     /// The timesteps to visit, in order.
