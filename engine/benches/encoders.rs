@@ -7,6 +7,8 @@
 //! frames) or `encodec` (EnCodec 24 kHz, random weights, 10.24 s of reference audio to 8
 //! codebooks). Runs on the CPU (flex); prints wall time and peak resident memory.
 
+mod common;
+
 use std::time::Instant;
 
 use avsync_engine::encoders::clip::{ClipVision, ClipVisionConfig};
@@ -18,19 +20,6 @@ use avsync_engine::models::weights::Weights;
 use avsync_engine::pipeline::noise::NoiseRng;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 /// Seconds of the second of two runs (the first warms caches and allocators).
 fn time<T>(device: &Device, mut f: impl FnMut() -> T) -> f64 {
@@ -111,5 +100,5 @@ fn main() {
             std::process::exit(2);
         }
     }
-    println!("peak resident memory: {:.0} MiB", peak_rss_mib());
+    println!("peak resident memory: {:.0} MiB", common::peak_rss_mib());
 }

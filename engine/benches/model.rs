@@ -8,6 +8,8 @@
 //! the small U-Net's sizes). Prints wall times and the
 //! process's peak resident memory. Each case runs in its own process so peaks are separate.
 
+mod common;
+
 use std::time::Instant;
 
 use avsync_engine::models::adapters::Conditions;
@@ -23,19 +25,6 @@ use burn::tensor::{Device, Tensor};
 
 /// Latent frames for 10.24 s (1024 mel frames / 4).
 const T_LATENT: usize = 256;
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn sync(device: &Device) {
     let _ = device.sync();
@@ -212,5 +201,5 @@ fn main() {
             std::process::exit(2);
         }
     }
-    println!("peak resident memory: {:.0} MiB", peak_rss_mib());
+    println!("peak resident memory: {:.0} MiB", common::peak_rss_mib());
 }
