@@ -1,9 +1,11 @@
 //! The command line: one file per subcommand, each a thin layer over the engine.
 
+mod batch;
 mod frames;
+mod generate;
 mod loudness;
 mod mel;
-
+mod model;
 mod mux;
 mod png_out;
 mod probe;
@@ -33,16 +35,19 @@ enum Command {
     Frames(frames::FramesArgs),
     /// Render the log-mel spectrogram the model sees (16 kHz, 64 mels) as a PNG with axes.
     Mel(mel::MelArgs),
-    /// Render the log-mel spectrogram the model sees (16 kHz, 64 mels) as a PNG with axes.
-
     /// Mux an audio file into a copy of a video (picture untouched).
     Mux(mux::MuxArgs),
     /// Measure EBU R128 loudness and true peak; optionally normalise into a new WAV.
     Loudness(loudness::LoudnessArgs),
-    /// Measure EBU R128 loudness and true peak; optionally normalise into a new WAV.
-
     /// Write a reference tone (sine at a level, optionally a one-frame sync pop).
     Tone(tone::ToneArgs),
+    /// Generate candidate soundtracks for a clip: WAVs, the best muxed into the video, a report.
+    Generate(generate::GenerateArgs),
+    /// Generate for many clips (a folder or a CSV), resumable, with one report.
+    Batch(batch::BatchArgs),
+    /// Create or inspect model directories.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Run the parsed command line.
@@ -50,12 +55,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Probe { file }) => probe::run(&file),
         Some(Command::Frames(a)) => frames::run(&a),
-
         Some(Command::Mux(a)) => mux::run(&a),
         Some(Command::Mel(a)) => mel::run(&a),
         Some(Command::Loudness(a)) => loudness::run(&a),
-
         Some(Command::Tone(a)) => tone::run(&a),
+        Some(Command::Generate(a)) => generate::run(&a),
+        Some(Command::Batch(a)) => batch::run(&a),
+        Some(Command::Model(c)) => model::run(&c),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

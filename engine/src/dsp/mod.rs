@@ -9,6 +9,7 @@
 pub mod edit;
 pub mod griffin_lim;
 pub mod loudness;
+pub mod master;
 pub mod mel;
 pub mod onset;
 pub mod stft;

@@ -175,7 +175,8 @@ impl EncodecConfig {
         Ok(((bandwidth * 1000.0 / per_q).floor() as usize).max(1))
     }
 
-    fn codeword_dim(&self) -> usize {
+    /// Width of one codeword (the embedding the audio adapter reads).
+    pub fn codeword_dim(&self) -> usize {
         self.codebook_dim.unwrap_or(self.hidden_size)
     }
 }

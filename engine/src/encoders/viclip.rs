@@ -177,7 +177,12 @@ impl ViClip {
         Self::load(cfg, &Weights::from_files(files, device)?)
     }
 
-    /// Frames per clip the temporal positions were trained for.
+    /// Width of the video embedding.
+    pub fn embed_dim(&self) -> usize {
+        self.proj.weight.dims()[1]
+    }
+
+    /// Frames per clip the temporal positions cover.
     pub fn num_frames(&self) -> usize {
         self.temporal_positional_embedding.dims()[1]
     }

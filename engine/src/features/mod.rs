@@ -1,3 +1,5 @@
-//! Features computed from the picture without a learned encoder.
+//! Features computed from the picture and the reference sound without a learned encoder.
 
 pub mod motion;
+pub mod reference;
+pub mod track;

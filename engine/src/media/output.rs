@@ -36,9 +36,12 @@ impl AtomicOutput {
             .extension()
             .map(|e| format!(".{}", e.to_string_lossy()))
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(".avsync-")
-            .suffix(&suffix)
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".avsync-").suffix(&suffix);
+        // Deliverables get the usual file mode (less the umask), not a temp file's 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let temp = builder
             .tempfile_in(dir)
             .map_err(|e| Error::io(dir, e))?
             .into_temp_path();

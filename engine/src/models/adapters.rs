@@ -240,12 +240,14 @@ impl Conditions {
 }
 
 impl Conditions {
-    /// For `n` candidates guided together: rows `[u, c]` (unconditional, conditional) become
-    /// `[u x n, c x n]`, the layout the denoising loop splits.
+    /// For `n` candidates guided together: the rows `[u_1..u_W, c_1..c_W]` (unconditional and
+    /// conditional rows of `W` windows) become `[(u_1..u_W) x n, (c_1..c_W) x n]`, candidate
+    /// by candidate, the layout the denoising loop splits.
     pub fn expand_pairs(&self, n: usize) -> Self {
         fn pairs<const D: usize>(t: &Tensor<D>, n: usize) -> Tensor<D> {
-            let u = t.clone().narrow(0, 0, 1).repeat_dim(0, n);
-            let c = t.clone().narrow(0, 1, 1).repeat_dim(0, n);
+            let w = t.dims()[0] / 2;
+            let u = t.clone().narrow(0, 0, w).repeat_dim(0, n);
+            let c = t.clone().narrow(0, w, w).repeat_dim(0, n);
             Tensor::cat(vec![u, c], 0)
         }
         Self {
@@ -256,6 +258,11 @@ impl Conditions {
             audio: self.audio.as_ref().map(|a| pairs(a, n)),
             scales: self.scales,
         }
+    }
+
+    /// Windows (`W`) these conditions hold.
+    pub fn windows(&self) -> usize {
+        self.text.dims()[0] / 2
     }
 }
 

@@ -35,21 +35,18 @@ impl Linear {
         bias: bool,
         init: Init,
     ) -> Result<Self> {
-        let weight = w.get("weight", [d_out, d_in], init)?.transpose();
+        let weight = w.param_transposed("weight", [d_out, d_in], init)?;
         let bias_init = if init == Init::Zeros {
             Init::Zeros
         } else {
             Init::FanIn(d_in)
         };
         let bias = if bias {
-            Some(Param::from_tensor(w.get("bias", [d_out], bias_init)?))
+            Some(w.param("bias", [d_out], bias_init)?)
         } else {
             None
         };
-        Ok(Self {
-            weight: Param::from_tensor(weight),
-            bias,
-        })
+        Ok(Self { weight, bias })
     }
 
     /// Append `prefix.weight` (`[out, in]`, PyTorch layout) and `prefix.bias` to `state`.
@@ -92,16 +89,8 @@ impl Conv2d {
     ) -> Result<Self> {
         let fan_in = c_in * k * k;
         Ok(Self {
-            weight: Param::from_tensor(w.get(
-                "weight",
-                [c_out, c_in, k, k],
-                Init::FanIn(fan_in),
-            )?),
-            bias: Some(Param::from_tensor(w.get(
-                "bias",
-                [c_out],
-                Init::FanIn(fan_in),
-            )?)),
+            weight: w.param("weight", [c_out, c_in, k, k], Init::FanIn(fan_in))?,
+            bias: Some(w.param("bias", [c_out], Init::FanIn(fan_in))?),
             stride,
             padding,
         })
@@ -142,12 +131,8 @@ impl Conv1d {
     ) -> Result<Self> {
         let fan_in = c_in * k;
         Ok(Self {
-            weight: Param::from_tensor(w.get("weight", [c_out, c_in, k], Init::FanIn(fan_in))?),
-            bias: Some(Param::from_tensor(w.get(
-                "bias",
-                [c_out],
-                Init::FanIn(fan_in),
-            )?)),
+            weight: w.param("weight", [c_out, c_in, k], Init::FanIn(fan_in))?,
+            bias: Some(w.param("bias", [c_out], Init::FanIn(fan_in))?),
             padding,
             dilation,
         })
@@ -180,8 +165,8 @@ impl GroupNorm {
     /// Load a group norm over `channels` in `groups` groups.
     pub fn load(w: &Weights, groups: usize, channels: usize, eps: f64) -> Result<Self> {
         Ok(Self {
-            weight: Param::from_tensor(w.get("weight", [channels], Init::Ones)?),
-            bias: Param::from_tensor(w.get("bias", [channels], Init::Zeros)?),
+            weight: w.param("weight", [channels], Init::Ones)?,
+            bias: w.param("bias", [channels], Init::Zeros)?,
             groups,
             eps,
         })
@@ -221,8 +206,8 @@ impl LayerNorm {
     /// Load a layer norm over `dim` features.
     pub fn load(w: &Weights, dim: usize, eps: f64) -> Result<Self> {
         Ok(Self {
-            weight: Param::from_tensor(w.get("weight", [dim], Init::Ones)?),
-            bias: Param::from_tensor(w.get("bias", [dim], Init::Zeros)?),
+            weight: w.param("weight", [dim], Init::Ones)?,
+            bias: w.param("bias", [dim], Init::Zeros)?,
             eps,
         })
     }
@@ -252,7 +237,7 @@ impl RmsNorm {
     /// Load an RMS norm over `dim` features.
     pub fn load(w: &Weights, dim: usize, eps: f64) -> Result<Self> {
         Ok(Self {
-            weight: Param::from_tensor(w.get("weight", [dim], Init::Ones)?),
+            weight: w.param("weight", [dim], Init::Ones)?,
             eps,
         })
     }

@@ -102,12 +102,8 @@ pub struct ConvTranspose1d {
 impl ConvTranspose1d {
     fn load(w: &Weights, c_in: usize, c_out: usize, k: usize, stride: usize) -> Result<Self> {
         Ok(Self {
-            weight: Param::from_tensor(w.get(
-                "weight",
-                [c_in, c_out, k],
-                Init::FanIn(c_out * k),
-            )?),
-            bias: Param::from_tensor(w.get("bias", [c_out], Init::FanIn(c_out * k))?),
+            weight: w.param("weight", [c_in, c_out, k], Init::FanIn(c_out * k))?,
+            bias: w.param("bias", [c_out], Init::FanIn(c_out * k))?,
             stride,
             padding: (k - stride) / 2,
         })
@@ -235,8 +231,8 @@ impl HifiGan {
             upsampler,
             resblocks,
             conv_post: Conv1d::load(&w.pp("conv_post"), c_last, 1, 7, 1, 3)?,
-            mean: Param::from_tensor(w.get("mean", [cfg.model_in_dim], Init::Zeros)?),
-            scale: Param::from_tensor(w.get("scale", [cfg.model_in_dim], Init::Ones)?),
+            mean: w.param("mean", [cfg.model_in_dim], Init::Zeros)?,
+            scale: w.param("scale", [cfg.model_in_dim], Init::Ones)?,
             kernels_per_stage: cfg.resblock_kernel_sizes.len(),
             slope: cfg.leaky_relu_slope,
             normalize_before: cfg.normalize_before,

@@ -11,12 +11,13 @@
 //! about to be trained or benchmarked, so every module has one constructor.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors};
 
@@ -62,6 +63,49 @@ struct Inner {
     source: Source,
     device: Device,
     used: RefCell<BTreeSet<String>>,
+    names: RefCell<ParamNames>,
+}
+
+/// Checkpoint names of the parameters created through [`Weights::param`], by parameter id,
+/// with whether the module keeps the tensor transposed. Ids survive training, so this is
+/// how a trained module is written back under the names it was loaded from.
+#[derive(Debug, Clone, Default)]
+pub struct ParamNames(HashMap<ParamId, (String, bool)>);
+
+impl ParamNames {
+    /// Merge another model part's names (an adapter loaded from its own files).
+    pub fn extend(&mut self, other: ParamNames) {
+        self.0.extend(other.0);
+    }
+
+    /// The state dict of `module` (PyTorch layouts, checkpoint names, sorted); parameters
+    /// without a recorded name are skipped.
+    pub fn state_of<M: Module>(&self, module: &M) -> StateDict {
+        struct Collect<'a> {
+            names: &'a ParamNames,
+            state: StateDict,
+        }
+        impl ModuleVisitor for Collect<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                if let Some((name, transposed)) = self.names.0.get(&param.id) {
+                    let t = param.val();
+                    let data = if *transposed && D == 2 {
+                        t.swap_dims(0, 1).into_data()
+                    } else {
+                        t.into_data()
+                    };
+                    self.state.push((name.clone(), data));
+                }
+            }
+        }
+        let mut c = Collect {
+            names: self,
+            state: StateDict::new(),
+        };
+        module.visit(&mut c);
+        c.state.sort_by(|a, b| a.0.cmp(&b.0));
+        c.state
+    }
 }
 
 /// Named access to model weights under a key prefix.
@@ -106,6 +150,7 @@ impl Weights {
                 source,
                 device: device.clone(),
                 used: RefCell::new(BTreeSet::new()),
+                names: RefCell::new(ParamNames::default()),
             }),
             prefix: String::new(),
         }
@@ -179,6 +224,43 @@ impl Weights {
             self.file_list(),
             format!("missing tensor `{key}` (shape {shape:?})"),
         ))
+    }
+
+    /// [`Weights::get`] as a named module parameter (see [`ParamNames`]).
+    pub fn param<const D: usize>(
+        &self,
+        name: &str,
+        shape: [usize; D],
+        init: Init,
+    ) -> Result<Param<Tensor<D>>> {
+        let p = Param::from_tensor(self.get(name, shape, init)?);
+        self.record(&p, name, false);
+        Ok(p)
+    }
+
+    /// A `[rows, cols]` checkpoint matrix kept transposed (`[cols, rows]`) by the module.
+    pub fn param_transposed(
+        &self,
+        name: &str,
+        shape: [usize; 2],
+        init: Init,
+    ) -> Result<Param<Tensor<2>>> {
+        let p = Param::from_tensor(self.get(name, shape, init)?.transpose());
+        self.record(&p, name, true);
+        Ok(p)
+    }
+
+    fn record<const D: usize>(&self, p: &Param<Tensor<D>>, name: &str, transposed: bool) {
+        self.inner
+            .names
+            .borrow_mut()
+            .0
+            .insert(p.id, (format!("{}{}", self.prefix, name), transposed));
+    }
+
+    /// The checkpoint names of every parameter created so far.
+    pub fn param_names(&self) -> ParamNames {
+        self.inner.names.borrow().clone()
     }
 
     /// Fail if the files hold keys under this prefix that the model never asked for: a

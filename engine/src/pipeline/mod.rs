@@ -1,5 +1,20 @@
-//! Generation: from conditions to candidate waveforms.
+//! Generation: from a clip, a prompt and a reference sound to candidate soundtracks.
 
+pub mod cache;
+pub mod conditioning;
 pub mod denoise;
+pub mod export;
+pub mod generate;
+pub mod job;
+pub mod model;
 pub mod noise;
+pub mod presets;
 pub mod render;
+pub mod request;
+pub mod windows;
+
+pub use cache::FeatureCache;
+pub use generate::{Event, GenerationReport, RenderedCandidate, Stage, generate};
+pub use job::{Generator, Job, JobMessage};
+pub use model::{Model, ModelManifest};
+pub use request::{GenerationRequest, ReferenceSound};

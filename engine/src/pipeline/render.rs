@@ -4,7 +4,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::denoise::{GuidedConditions, StepCallback, denoise};
+use super::denoise::{GuidedConditions, denoise};
 use super::noise::NoiseRng;
 use crate::dsp::MelSpectrogram;
 use crate::error::{Error, Result};
@@ -27,7 +27,7 @@ pub struct Networks<'a> {
 }
 
 /// Sampler settings of one render.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SamplerSettings {
     /// Which sampler.
     pub kind: SamplerKind,
@@ -42,56 +42,78 @@ pub type LatentShape = [usize; 3];
 
 /// What to denoise under.
 pub struct LatentJob<'a> {
-    /// The unconditional/conditional pair (batch 2).
+    /// Unconditional and conditional rows of each window (batch `2W`, see
+    /// [`Conditions::expand_pairs`]).
     pub cond: &'a Conditions,
-    /// Latent shape of one candidate.
+    /// Latent shape of one window.
     pub shape: LatentShape,
     /// Sampler settings.
     pub settings: SamplerSettings,
     /// Drives the fresh noise of stochastic samplers.
     pub seed: u64,
+    /// Most candidates run through the network together (memory bound); 0 = all.
+    pub max_batch: usize,
 }
 
-/// Denoise `noises` (each `C * T * F` values) into latents `[n, C, T, F]`. Returns `None`
-/// when `on_step` cancels.
+/// Reports rows (candidate windows) that advanced one step; returning `false` cancels.
+pub type RowCallback<'a> = dyn FnMut(usize) -> bool + 'a;
+
+/// Denoise `noises` (one per candidate window, candidate by candidate, each `C * T * F`
+/// values) into latents `[n W, C, T, F]`, at most `max_batch` candidates at a time. Returns
+/// `None` when `on_rows` cancels.
 pub fn latents(
     nets: &Networks<'_>,
     job: &LatentJob<'_>,
     noises: &[&[f32]],
     device: &Device,
-    on_step: &mut StepCallback<'_>,
+    on_rows: &mut RowCallback<'_>,
 ) -> Result<Option<Tensor<4>>> {
     let (shape, settings) = (job.shape, &job.settings);
-    let n = noises.len();
+    let w = job.cond.windows().max(1);
     let per = shape.iter().product::<usize>();
-    if n == 0 || noises.iter().any(|x| x.len() != per) {
+    if noises.is_empty() || noises.len() % w != 0 || noises.iter().any(|x| x.len() != per) {
         return Err(Error::invalid(
-            "every candidate needs one noise of the latent's size",
+            "every candidate window needs one noise of the latent's size",
         ));
     }
-    let flat: Vec<f32> = noises.iter().flat_map(|x| x.iter().copied()).collect();
-    let x = Tensor::from_data(
-        TensorData::new(flat, [n, shape[0], shape[1], shape[2]]),
-        device,
-    );
-    let mut s = sampler(settings.kind, nets.schedule, settings.steps)?;
-    let guided = GuidedConditions {
-        both: job.cond.expand_pairs(n),
-        guidance: settings.guidance,
+    let candidates = noises.len() / w;
+    let chunk = if job.max_batch == 0 {
+        candidates
+    } else {
+        job.max_batch.min(candidates)
     };
-    let mut rngs: Vec<NoiseRng> = noises
-        .iter()
-        .map(|x| NoiseRng::new(job.seed ^ fingerprint(x)))
-        .collect();
-    Ok(denoise(
-        nets.unet,
-        &guided,
-        x,
-        s.as_mut(),
-        &mut rngs,
-        device,
-        on_step,
-    ))
+    let mut parts = Vec::with_capacity(candidates.div_ceil(chunk));
+    for group in noises.chunks(chunk * w) {
+        let rows = group.len();
+        let flat: Vec<f32> = group.iter().flat_map(|x| x.iter().copied()).collect();
+        let x = Tensor::from_data(
+            TensorData::new(flat, [rows, shape[0], shape[1], shape[2]]),
+            device,
+        );
+        let mut s = sampler(settings.kind, nets.schedule, settings.steps)?;
+        let guided = GuidedConditions {
+            both: job.cond.expand_pairs(rows / w),
+            guidance: settings.guidance,
+        };
+        let mut rngs: Vec<NoiseRng> = group
+            .iter()
+            .map(|x| NoiseRng::new(job.seed ^ fingerprint(x)))
+            .collect();
+        let done = denoise(
+            nets.unet,
+            &guided,
+            x,
+            s.as_mut(),
+            &mut rngs,
+            device,
+            &mut |_, _| on_rows(rows),
+        );
+        match done {
+            Some(z) => parts.push(z),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(Tensor::cat(parts, 0)))
 }
 
 /// A 64-bit fingerprint of a noise (FNV-1a over its first values), naming the candidate.
@@ -232,18 +254,19 @@ mod tests {
                     guidance: 3.0,
                 },
                 seed: 9,
+                max_batch: 0,
             };
             let mut steps = Vec::new();
-            let z = latents(&nets, &job, &[&noise, &other], &device, &mut |i, n| {
-                steps.push((i, n));
+            let z = latents(&nets, &job, &[&noise, &other], &device, &mut |rows| {
+                steps.push(rows);
                 true
             })
             .unwrap()
             .unwrap();
             assert_eq!(z.dims(), [2, 8, 8, 4]);
-            assert_eq!(steps, vec![(1, 3), (2, 3), (3, 3)]);
+            assert_eq!(steps, vec![2, 2, 2]);
             // The same noise gives the same candidate, alone or in a batch.
-            let alone = latents(&nets, &job, &[&noise], &device, &mut |_, _| true)
+            let alone = latents(&nets, &job, &[&noise], &device, &mut |_| true)
                 .unwrap()
                 .unwrap();
             let a: Vec<f32> = alone.into_data().try_into_vec().unwrap();
@@ -271,15 +294,16 @@ mod tests {
                 guidance: 1.0,
             },
             seed: 0,
+            max_batch: 1,
         };
         let mut calls = 0;
-        let cancelled = latents(&nets, &job, &[&noise], &device, &mut |_, _| {
+        let cancelled = latents(&nets, &job, &[&noise, &other], &device, &mut |_| {
             calls += 1;
             false
         })
         .unwrap();
         assert!(cancelled.is_none() && calls == 1);
-        assert!(latents(&nets, &job, &[&noise[..5]], &device, &mut |_, _| true).is_err());
+        assert!(latents(&nets, &job, &[&noise[..5]], &device, &mut |_| true).is_err());
     }
 
     #[test]

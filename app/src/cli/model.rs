@@ -1,0 +1,51 @@
+//! `avsync model init --preset tiny|small --out DIR`: a new model directory with fresh
+//! weights (the start of training, or a test model). `avsync model show DIR`: its manifest
+//! and sizes.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use avsync_engine::pipeline::Model;
+use avsync_engine::pipeline::presets::{Preset, init_model_dir};
+use burn::tensor::Device;
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Write a new model directory with freshly initialised weights.
+    Init {
+        /// Sizes: tiny (tests) or small (the default tier's architecture).
+        #[arg(long, default_value = "small")]
+        preset: Preset,
+        /// Display name.
+        #[arg(long, default_value = "untrained")]
+        name: String,
+        /// Directory to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a model directory and print its manifest and latent shape.
+    Show {
+        /// The model directory.
+        dir: PathBuf,
+    },
+}
+
+pub fn run(c: &ModelCommand) -> Result<()> {
+    match c {
+        ModelCommand::Init { preset, name, out } => {
+            init_model_dir(*preset, name, out, &Device::flex())?;
+            println!("{}", out.display());
+        }
+        ModelCommand::Show { dir } => {
+            let m = Model::load(dir, &Device::flex())?;
+            let v = serde_json::json!({
+                "manifest": m.manifest,
+                "latent_shape": m.latent_shape,
+                "frames_per_window": m.frame_count(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The motion track of a clip range: motion energy, a coarse motion grid and the mean colour
+//! at every frame of the picture's own rate. It is computed once per clip and range (decoding
+//! at thumbnail size), and everything timing-related derives from it: the sync verifier's
+//! motion curve, the editor's overlay, and the default model's frame and video features.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::media::{VideoReader, probe};
+
+use super::motion::{motion_energy, motion_grid};
+
+/// Width of the analysis pictures; motion is measured on a 32 x 32 grid, so more is waste.
+const ANALYSIS_WIDTH: u32 = 128;
+/// Frame rates above this are analysed at this rate (a hit lasts longer than 1/60 s).
+const MAX_ANALYSIS_FPS: f64 = 60.0;
+
+/// Per-frame motion of a clip range, sampled at the picture's frame rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MotionTrack {
+    /// Analysis rate (the clip's average frame rate, at most 60).
+    pub fps: f64,
+    /// Frame times in seconds from the start of the clip.
+    pub times: Vec<f64>,
+    /// Motion energy per frame.
+    pub energy: Vec<f32>,
+    /// Side of the motion grid.
+    pub grid: usize,
+    /// `grid * grid` motion cells per frame, row-major.
+    pub cells: Vec<Vec<f32>>,
+    /// Mean RGB in [0, 1] per frame.
+    pub colour: Vec<[f32; 3]>,
+}
+
+impl MotionTrack {
+    /// Analyse `[start_s, end_s)` of the video at `path`. The range is checked against the
+    /// clip: it must be non-empty and start inside the picture.
+    pub fn analyse(path: &Path, (start_s, end_s): (f64, f64), grid: usize) -> Result<Self> {
+        let info = probe(path)?;
+        let video = info
+            .video
+            .as_ref()
+            .ok_or_else(|| Error::media(path, "has no video stream"))?;
+        if !(start_s >= 0.0 && end_s > start_s) {
+            return Err(Error::invalid(format!(
+                "the range {start_s:.3}-{end_s:.3} s is empty or negative"
+            )));
+        }
+        let duration = video.duration_s;
+        if start_s >= duration {
+            return Err(Error::media(
+                path,
+                format!(
+                    "the range starts at {start_s:.3} s, after the clip's end ({duration:.3} s)"
+                ),
+            ));
+        }
+        let fps = if video.avg_fps.is_finite() && video.avg_fps > 0.0 {
+            video.avg_fps.min(MAX_ANALYSIS_FPS)
+        } else {
+            25.0
+        };
+        let end = end_s.min(duration);
+        let n = (((end - start_s) * fps).round() as usize).max(1);
+        let times: Vec<f64> = (0..n).map(|k| start_s + k as f64 / fps).collect();
+        let (w, h) = (video.width.max(1), video.height.max(1));
+        let aw = ANALYSIS_WIDTH.min(w);
+        let ah = ((u64::from(h) * u64::from(aw) / u64::from(w)) as u32).max(1);
+        let mut reader = VideoReader::open(path)?;
+        let frames = reader.frames_at(&times, aw, ah)?;
+        let colour = frames
+            .iter()
+            .map(|f| {
+                let mut sum = [0f64; 3];
+                for p in f.data.chunks_exact(3) {
+                    for c in 0..3 {
+                        sum[c] += f64::from(p[c]);
+                    }
+                }
+                let px = (f.data.len() / 3).max(1) as f64 * 255.0;
+                sum.map(|s| (s / px) as f32)
+            })
+            .collect();
+        Ok(Self {
+            fps,
+            energy: motion_energy(&frames),
+            cells: motion_grid(&frames, grid),
+            grid,
+            colour,
+            times,
+        })
+    }
+
+    /// Frames in the track.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Whether the track has no frames.
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    /// Indices of the frames inside `[a, b)`.
+    fn span(&self, a: f64, b: f64) -> std::ops::Range<usize> {
+        let i = self.times.partition_point(|&t| t < a - 1e-9);
+        let j = self.times.partition_point(|&t| t < b - 1e-9);
+        i..j.max(i)
+    }
+
+    /// Frame tokens for a model window `[start_s, start_s + window_s)` split into `count`
+    /// equal slots: per slot, the maximum over its frames of each motion cell and of the
+    /// energy, compressed as `ln(1 + 100 m)` (motion spans orders of magnitude, and the
+    /// adapters' normalisation must not blow up a still picture's noise). Slots past the end
+    /// of the clip are zero. `count x (grid^2 + 1)` values, slot-major.
+    pub fn frame_tokens(&self, start_s: f64, window_s: f64, count: usize) -> Vec<f32> {
+        let width = self.grid * self.grid + 1;
+        let mut out = vec![0f32; count * width];
+        for (slot, row) in out.chunks_exact_mut(width).enumerate() {
+            let a = start_s + slot as f64 * window_s / count as f64;
+            let b = start_s + (slot + 1) as f64 * window_s / count as f64;
+            for k in self.span(a, b) {
+                for (v, &c) in row.iter_mut().zip(&self.cells[k]) {
+                    *v = v.max(c);
+                }
+                row[width - 1] = row[width - 1].max(self.energy[k]);
+            }
+            for v in row.iter_mut() {
+                *v = (1.0 + 100.0 * *v).ln();
+            }
+        }
+        out
+    }
+
+    /// The global video vector of a window: mean and maximum of each compressed motion cell,
+    /// mean colour and its spread over time, and the fraction of the window the clip covers.
+    /// `2 grid^2 + 7` values.
+    pub fn video_vector(&self, start_s: f64, window_s: f64) -> Vec<f32> {
+        let cells = self.grid * self.grid;
+        let span = self.span(start_s, start_s + window_s);
+        let n = span.len().max(1) as f32;
+        let mut mean = vec![0f32; cells];
+        let mut max = vec![0f32; cells];
+        let mut colour = [0f32; 3];
+        for k in span.clone() {
+            for (i, &c) in self.cells[k].iter().enumerate() {
+                let v = (1.0 + 100.0 * c).ln();
+                mean[i] += v / n;
+                max[i] = max[i].max(v);
+            }
+            for (acc, c) in colour.iter_mut().zip(self.colour[k]) {
+                *acc += c / n;
+            }
+        }
+        let mut spread = [0f32; 3];
+        for k in span.clone() {
+            for ((acc, c), m) in spread.iter_mut().zip(self.colour[k]).zip(colour) {
+                *acc += (c - m).powi(2) / n;
+            }
+        }
+        let covered = span.len() as f32 / (window_s * self.fps).max(1.0) as f32;
+        let mut out = mean;
+        out.extend(max);
+        out.extend(colour);
+        out.extend(spread.map(f32::sqrt));
+        out.push(covered.min(1.0));
+        out
+    }
+
+    /// Width of [`MotionTrack::frame_tokens`] rows for a grid side.
+    pub fn frame_token_width(grid: usize) -> usize {
+        grid * grid + 1
+    }
+
+    /// Length of [`MotionTrack::video_vector`] for a grid side.
+    pub fn video_vector_width(grid: usize) -> usize {
+        2 * grid * grid + 7
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(energy: &[f32]) -> MotionTrack {
+        MotionTrack {
+            fps: 10.0,
+            times: (0..energy.len()).map(|k| k as f64 / 10.0).collect(),
+            energy: energy.to_vec(),
+            grid: 1,
+            cells: energy.iter().map(|&e| vec![e]).collect(),
+            colour: vec![[0.5; 3]; energy.len()],
+        }
+    }
+
+    #[test]
+    fn tokens_pool_each_slot_and_zero_past_the_end() {
+        let t = track(&[0.0, 0.5, 0.0, 0.0, 0.1, 0.0]);
+        let tok = t.frame_tokens(0.0, 0.8, 4);
+        assert_eq!(tok.len(), 4 * 2);
+        let f = |m: f32| (1.0 + 100.0 * m).ln();
+        assert_eq!(&tok[..2], &[f(0.5), f(0.5)]);
+        assert_eq!(&tok[2..4], &[0.0, 0.0]);
+        assert_eq!(&tok[4..6], &[f(0.1), f(0.1)]);
+        assert_eq!(&tok[6..], &[0.0, 0.0], "beyond the clip");
+        let v = t.video_vector(0.0, 1.2);
+        assert_eq!(v.len(), MotionTrack::video_vector_width(1));
+        assert!((v[8] - 0.5).abs() < 1e-6, "six of twelve frames covered");
+    }
+}

@@ -1,0 +1,181 @@
+//! New model directories with freshly initialised networks: the starting point of training,
+//! and the tiny random models the pipeline is tested and benchmarked with. Both use the
+//! default tier's encoders (bundled MiniLM, motion features, pooled log-mel references), so
+//! they need no other weights.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use serde::Serialize;
+
+use super::model::{FrameSpec, MANIFEST, ModelManifest, ReferenceSpec, TextSpec, VideoSpec};
+use crate::error::{Error, Result};
+use crate::features::track::MotionTrack;
+use crate::media::output::write_atomic;
+use crate::models::adapters::AdapterConfig;
+use crate::models::unet::{BlockKind, UNet2DConditionModel, UNetConfig};
+use crate::models::vae::{AutoencoderKL, VaeConfig};
+use crate::models::vocoder::{HifiGan, VocoderConfig};
+use crate::models::weights::{Weights, save_safetensors};
+use crate::schedule::ScheduleConfig;
+
+/// Width of MiniLM's token states.
+const MINILM_WIDTH: usize = 384;
+/// Motion grid side of the default tier.
+const GRID: usize = 4;
+
+/// Sizes of a new model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// A few hundred thousand parameters over 2.56 s windows: tests and benchmarks of the
+    /// pipeline itself.
+    Tiny,
+    /// The default tier's architecture over 10.24 s windows.
+    Small,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "tiny" => Ok(Self::Tiny),
+            "small" => Ok(Self::Small),
+            other => Err(format!("unknown preset `{other}` (tiny, small)")),
+        }
+    }
+}
+
+struct Parts {
+    window_seconds: f64,
+    frames: usize,
+    unet: UNetConfig,
+    vae: VaeConfig,
+    vocoder: VocoderConfig,
+}
+
+fn parts(preset: Preset) -> Parts {
+    match preset {
+        Preset::Tiny => Parts {
+            window_seconds: 2.56,
+            frames: 16,
+            unet: UNetConfig {
+                block_out_channels: vec![16, 32],
+                down_block_types: vec![BlockKind::CrossAttnDownBlock2D, BlockKind::DownBlock2D],
+                up_block_types: vec![BlockKind::UpBlock2D, BlockKind::CrossAttnUpBlock2D],
+                layers_per_block: 1,
+                attention_head_dim: vec![2, 2],
+                cross_attention_dim: MINILM_WIDTH,
+                norm_num_groups: 8,
+                ..UNetConfig::tango2()
+            },
+            vae: VaeConfig {
+                block_out_channels: vec![8, 16, 16],
+                layers_per_block: 1,
+                norm_num_groups: 4,
+                ..VaeConfig::audioldm()
+            },
+            vocoder: VocoderConfig {
+                upsample_initial_channel: 16,
+                upsample_rates: vec![5, 4, 2, 4],
+                upsample_kernel_sizes: vec![10, 8, 4, 8],
+                resblock_kernel_sizes: vec![3],
+                resblock_dilation_sizes: vec![vec![1, 3]],
+                ..VocoderConfig::audioldm()
+            },
+        },
+        Preset::Small => Parts {
+            window_seconds: 10.24,
+            frames: 64,
+            unet: UNetConfig::small(),
+            vae: VaeConfig::small(),
+            vocoder: VocoderConfig::small(),
+        },
+    }
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| Error::invalid(e.to_string()))?;
+    write_atomic(path, |w| w.write_all(&json))?;
+    Ok(())
+}
+
+fn create(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    Ok(dir.to_path_buf())
+}
+
+/// Write a new model of `preset` with fresh weights into `dir` (created if needed; an
+/// existing model there is refused, so trained weights are never overwritten by accident).
+pub fn init_model_dir(preset: Preset, name: &str, dir: &Path, device: &Device) -> Result<()> {
+    if dir.join(MANIFEST).exists() {
+        return Err(Error::media(dir, "already holds a model"));
+    }
+    let p = parts(preset);
+    let adapter = AdapterConfig {
+        d_video: MotionTrack::video_vector_width(GRID),
+        num_video_tokens: 4,
+        d_frame: MotionTrack::frame_token_width(GRID),
+        d_audio: 64,
+        cross_attention_dim: p.unet.cross_attention_dim,
+        rope_theta: 10_000.0,
+    };
+    let (wb, wa) = (Weights::fresh(device), Weights::fresh(device));
+    let unet = UNet2DConditionModel::load(&p.unet, &wb, Some((&wa, &adapter)))?;
+    let unet_dir = create(&dir.join("unet"))?;
+    write_json(&unet_dir.join("config.json"), &p.unet)?;
+    save_safetensors(
+        &unet_dir.join("diffusion_pytorch_model.safetensors"),
+        &wb.param_names().state_of(&unet),
+    )?;
+    let adapter_dir = create(&dir.join("adapter"))?;
+    write_json(&adapter_dir.join("adapter_config.json"), &adapter)?;
+    save_safetensors(
+        &adapter_dir.join("adapter.safetensors"),
+        &wa.param_names().state_of(&unet),
+    )?;
+    drop(unet);
+
+    let wv = Weights::fresh(device);
+    let vae = AutoencoderKL::load(&p.vae, &wv)?;
+    let vae_dir = create(&dir.join("vae"))?;
+    write_json(&vae_dir.join("config.json"), &p.vae)?;
+    save_safetensors(
+        &vae_dir.join("diffusion_pytorch_model.safetensors"),
+        &wv.param_names().state_of(&vae),
+    )?;
+
+    let wo = Weights::fresh(device);
+    let vocoder = HifiGan::load(&p.vocoder, &wo)?;
+    let voc_dir = create(&dir.join("vocoder"))?;
+    write_json(&voc_dir.join("config.json"), &p.vocoder)?;
+    save_safetensors(
+        &voc_dir.join("model.safetensors"),
+        &wo.param_names().state_of(&vocoder),
+    )?;
+
+    let sched_dir = create(&dir.join("scheduler"))?;
+    write_json(
+        &sched_dir.join("scheduler_config.json"),
+        &ScheduleConfig::tango2(),
+    )?;
+
+    let manifest = ModelManifest {
+        name: name.to_string(),
+        window_seconds: p.window_seconds,
+        unet: "unet".into(),
+        vae: "vae".into(),
+        vocoder: "vocoder".into(),
+        scheduler: "scheduler".into(),
+        adapter: Some("adapter".into()),
+        text: TextSpec::Minilm { path: None },
+        frames: FrameSpec::Motion {
+            count: p.frames,
+            grid: GRID,
+        },
+        video: VideoSpec::Motion { grid: GRID },
+        reference: ReferenceSpec::Mel {
+            token_seconds: 0.16,
+        },
+    };
+    write_json(&dir.join(MANIFEST), &manifest)
+}

@@ -1,0 +1,145 @@
+//! What a user asks for: one generation request, with defaults a sound designer can start
+//! from, and its validation (every problem named before any work starts).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::render::SamplerSettings;
+use crate::error::{Error, Result};
+use crate::gmds::GmdsSettings;
+use crate::models::adapters::AdapterScales;
+use crate::schedule::SamplerKind;
+use crate::verify::VerifierWeights;
+
+/// A reference sound and how much of its EnCodec code to use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceSound {
+    /// Audio file (any format FFmpeg reads).
+    pub path: PathBuf,
+    /// EnCodec codebooks summed into each token (1, 2, 4 or 8; the default model ignores it).
+    pub codebooks: usize,
+}
+
+/// One generation: a clip range, prompts, search and sampler settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationRequest {
+    /// The (silent) video.
+    pub video: PathBuf,
+    /// Start of the range in seconds (default: the clip's start).
+    pub start_s: Option<f64>,
+    /// End of the range in seconds (default: the clip's end).
+    pub end_s: Option<f64>,
+    /// What should be heard.
+    pub text: String,
+    /// What should not be heard (the unconditional text of guidance).
+    pub negative: String,
+    /// Optional reference sound.
+    pub reference: Option<ReferenceSound>,
+    /// Adapter strengths.
+    pub scales: AdapterScales,
+    /// Sampler of the final renders.
+    pub sampler: SamplerSettings,
+    /// Steps while searching; `None` searches at full quality (the paper's exact setting,
+    /// where every scored candidate is a final render).
+    pub search_steps: Option<usize>,
+    /// Candidates rendered at full quality and returned, best first.
+    pub keep: usize,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// GMDS settings (`iterations = 0` is best-of-N).
+    pub gmds: GmdsSettings,
+    /// Verifier weights of the search objective.
+    pub verifiers: VerifierWeights,
+    /// Most candidates through the network at once (0 = all; memory bound).
+    pub max_batch: usize,
+}
+
+impl GenerationRequest {
+    /// A request for `video` with the defaults.
+    pub fn new(video: impl Into<PathBuf>) -> Self {
+        Self {
+            video: video.into(),
+            start_s: None,
+            end_s: None,
+            text: String::new(),
+            negative: String::new(),
+            reference: None,
+            scales: AdapterScales::default(),
+            sampler: SamplerSettings {
+                kind: SamplerKind::DpmSolver,
+                steps: 25,
+                guidance: 3.0,
+            },
+            search_steps: Some(4),
+            keep: 2,
+            seed: 0,
+            gmds: GmdsSettings::default(),
+            verifiers: VerifierWeights::default(),
+            max_batch: 8,
+        }
+    }
+
+    /// Check the settings (the files are checked when they are opened).
+    pub fn validate(&self) -> Result<()> {
+        self.gmds.validate()?;
+        let s = &self.sampler;
+        if s.steps == 0 || s.steps > 1000 {
+            return Err(Error::invalid(format!(
+                "sampling steps must be 1 to 1000, got {}",
+                s.steps
+            )));
+        }
+        if self.search_steps == Some(0) {
+            return Err(Error::invalid("search steps must be at least 1"));
+        }
+        if !(s.guidance.is_finite() && s.guidance >= 0.0) {
+            return Err(Error::invalid(format!(
+                "guidance must be a non-negative number, got {}",
+                s.guidance
+            )));
+        }
+        if self.keep == 0 || self.keep > self.gmds.evaluations() {
+            return Err(Error::invalid(format!(
+                "keep must be 1 to {} (the candidates the search scores), got {}",
+                self.gmds.evaluations(),
+                self.keep
+            )));
+        }
+        for (name, v) in [
+            ("video", self.scales.video),
+            ("frames", self.scales.frames),
+            ("audio", self.scales.audio),
+        ] {
+            if !v.is_finite() {
+                return Err(Error::invalid(format!(
+                    "the {name} strength must be a number"
+                )));
+            }
+        }
+        if let (Some(a), Some(b)) = (self.start_s, self.end_s)
+            && !(b > a)
+        {
+            return Err(Error::invalid(format!(
+                "the range end ({b:.3} s) must be after its start ({a:.3} s)"
+            )));
+        }
+        if self.start_s.is_some_and(|a| !(a >= 0.0)) {
+            return Err(Error::invalid("the range start must be 0 or later"));
+        }
+        if let Some(r) = &self.reference
+            && !matches!(r.codebooks, 1 | 2 | 4 | 8)
+        {
+            return Err(Error::invalid(format!(
+                "codebooks must be 1, 2, 4 or 8, got {}",
+                r.codebooks
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the search renders at full quality (no re-render of the picks).
+    pub fn exact(&self) -> bool {
+        self.search_steps.is_none_or(|s| s == self.sampler.steps)
+    }
+}

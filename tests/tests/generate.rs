@@ -1,0 +1,259 @@
+//! The whole generation pipeline on a tiny random model: what holds for any weights (shapes,
+//! durations, determinism, search bookkeeping, cancellation, caching, errors). Nothing here
+//! pretends random weights make good audio.
+
+use std::path::Path;
+
+use avsync_engine::Error;
+use avsync_engine::gmds::GmdsSettings;
+use avsync_engine::pipeline::model::SAMPLE_RATE;
+use avsync_engine::pipeline::presets::{Preset, init_model_dir};
+use avsync_engine::pipeline::render::SamplerSettings;
+use avsync_engine::pipeline::{
+    Event, FeatureCache, GenerationRequest, Model, ReferenceSound, generate,
+};
+use avsync_engine::schedule::SamplerKind;
+use avsync_tests::media;
+use burn::tensor::Device;
+
+fn tiny_model(dir: &Path) -> Model {
+    init_model_dir(Preset::Tiny, "tiny", dir, &Device::flex()).unwrap();
+    Model::load(dir, &Device::flex()).unwrap()
+}
+
+fn cockatoo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/cockatoo.mp4")
+}
+
+fn request(video: &Path) -> GenerationRequest {
+    GenerationRequest {
+        text: "a bird flaps its wings".into(),
+        sampler: SamplerSettings {
+            kind: SamplerKind::DpmSolver,
+            steps: 3,
+            guidance: 3.0,
+        },
+        search_steps: Some(2),
+        keep: 2,
+        seed: 11,
+        gmds: GmdsSettings {
+            population: 3,
+            iterations: 1,
+            explore: 0.5,
+            refine: 0.9,
+        },
+        max_batch: 4,
+        ..GenerationRequest::new(video)
+    }
+}
+
+#[test]
+fn generates_any_length_deterministically_with_search_bookkeeping() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let device = Device::flex();
+    let mut cache = FeatureCache::new();
+    let req = GenerationRequest {
+        start_s: Some(1.0),
+        end_s: Some(7.0),
+        ..request(&cockatoo())
+    };
+    let mut progress = Vec::new();
+    let mut streamed = 0;
+    let report = generate(&model, &req, &mut cache, &device, &mut |e| {
+        match e {
+            Event::Progress { done, total, .. } => progress.push((done, total)),
+            Event::Candidate(_) => streamed += 1,
+            Event::Stage(_) => {}
+        }
+        true
+    })
+    .unwrap()
+    .unwrap();
+
+    // Six seconds over 2.56 s windows: three windows, stitched to exactly the range.
+    assert_eq!(report.windows.len(), 3);
+    assert_eq!(report.candidates.len(), 2);
+    assert_eq!(streamed, 2);
+    for c in &report.candidates {
+        assert_eq!(c.audio.len(), 6 * SAMPLE_RATE as usize);
+        assert!(c.audio.iter().all(|v| v.is_finite()));
+        assert_eq!(c.mel.n_frames, 600);
+        assert!(
+            c.scores
+                .iter()
+                .any(|s| s.name == "sync" && s.score.is_some())
+        );
+        let text = c.scores.iter().find(|s| s.name == "text").unwrap();
+        assert!(text.score.is_none() && text.note.is_some(), "never faked");
+    }
+    assert!(report.candidates[0].score >= report.candidates[1].score);
+
+    // GMDS: N + 2NT candidates, best never decreasing, best = max over the evaluated.
+    assert_eq!(report.search.len(), 9);
+    assert!(report.best_by_iteration.windows(2).all(|w| w[1] >= w[0]));
+    let max = report
+        .search
+        .iter()
+        .map(|c| c.score)
+        .fold(f64::MIN, f64::max);
+    assert_eq!(*report.best_by_iteration.last().unwrap(), max);
+    assert_eq!(report.search[0].score, max);
+    // Network evaluations: (9 x 3 windows x 2 steps + 2 x 3 x 3) rows, twice for guidance.
+    assert_eq!(report.search_evaluations, 2 * 9 * 3 * 2);
+    assert_eq!(report.network_evaluations, 2 * (9 * 3 * 2 + 2 * 3 * 3));
+    let (done, total) = *progress.last().unwrap();
+    assert_eq!(done, total);
+    assert!(progress.windows(2).all(|w| w[1].0 > w[0].0));
+
+    // Same seed, same candidates; the picture is not analysed again.
+    let hits = cache.hits;
+    let again = generate(&model, &req, &mut cache, &device, &mut |_| true)
+        .unwrap()
+        .unwrap();
+    assert!(
+        cache.hits >= hits + 2,
+        "track and features come from the cache"
+    );
+    assert_eq!(again.candidates[0].audio, report.candidates[0].audio);
+    let other = GenerationRequest { seed: 12, ..req };
+    let other = generate(&model, &other, &mut cache, &device, &mut |_| true)
+        .unwrap()
+        .unwrap();
+    assert_ne!(other.candidates[0].audio, report.candidates[0].audio);
+}
+
+#[test]
+fn exact_mode_renders_nothing_twice_and_cancels_within_a_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let device = Device::flex();
+    let mut cache = FeatureCache::new();
+    let req = GenerationRequest {
+        search_steps: None,
+        gmds: GmdsSettings {
+            iterations: 0,
+            ..request(&media("cfr_25.mp4")).gmds
+        },
+        ..request(&media("cfr_25.mp4"))
+    };
+    let report = generate(&model, &req, &mut cache, &device, &mut |_| true)
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.candidates[0].audio.len(), SAMPLE_RATE as usize);
+    assert_eq!(report.network_evaluations, report.search_evaluations);
+    assert_eq!(
+        report.candidates[0].search_score,
+        report.candidates[0].score
+    );
+
+    // Cancel at the first step: no further step runs.
+    let mut steps_after_cancel = 0;
+    let mut cancelled = false;
+    let out = generate(&model, &req, &mut cache, &device, &mut |e| {
+        if let Event::Progress { .. } = e {
+            if cancelled {
+                steps_after_cancel += 1;
+            }
+            cancelled = true;
+            return false;
+        }
+        true
+    })
+    .unwrap();
+    assert!(out.is_none());
+    assert_eq!(steps_after_cancel, 0);
+}
+
+#[test]
+fn reference_sound_and_saved_weights_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let device = Device::flex();
+    let req = GenerationRequest {
+        reference: Some(ReferenceSound {
+            path: media("tone.flac"),
+            codebooks: 4,
+        }),
+        gmds: GmdsSettings {
+            population: 1,
+            iterations: 0,
+            ..GmdsSettings::default()
+        },
+        keep: 1,
+        ..request(&media("cfr_25.mp4"))
+    };
+    let first = generate(&model, &req, &mut FeatureCache::new(), &device, &mut |_| {
+        true
+    })
+    .unwrap()
+    .unwrap();
+    // Writing the weights back under their checkpoint names and loading them again gives
+    // the same model.
+    model.save_weights().unwrap();
+    let reloaded = Model::load(dir.path(), &device).unwrap();
+    let second = generate(
+        &reloaded,
+        &req,
+        &mut FeatureCache::new(),
+        &device,
+        &mut |_| true,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(first.candidates[0].audio, second.candidates[0].audio);
+}
+
+#[test]
+fn bad_requests_are_named_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let device = Device::flex();
+    let run = |req: GenerationRequest| {
+        generate(&model, &req, &mut FeatureCache::new(), &device, &mut |_| {
+            true
+        })
+        .err()
+        .map(|e| e.to_string())
+        .expect("an error")
+    };
+    let clip = media("cfr_25.mp4");
+    let e = run(request(Path::new("/nonexistent/clip.mp4")));
+    assert!(e.contains("/nonexistent/clip.mp4"), "{e}");
+    let e = run(GenerationRequest {
+        start_s: Some(5.0),
+        end_s: Some(6.0),
+        ..request(&clip)
+    });
+    assert!(e.contains("outside the clip"), "{e}");
+    let e = run(GenerationRequest {
+        gmds: GmdsSettings {
+            population: 0,
+            ..GmdsSettings::default()
+        },
+        ..request(&clip)
+    });
+    assert!(e.contains("population"), "{e}");
+    let e = run(GenerationRequest {
+        gmds: GmdsSettings {
+            explore: 1.5,
+            ..GmdsSettings::default()
+        },
+        ..request(&clip)
+    });
+    assert!(e.contains("beta_s"), "{e}");
+    let bad_ref = dir.path().join("broken.wav");
+    std::fs::write(&bad_ref, b"RIFF but not really").unwrap();
+    let e = run(GenerationRequest {
+        reference: Some(ReferenceSound {
+            path: bad_ref.clone(),
+            codebooks: 4,
+        }),
+        ..request(&clip)
+    });
+    assert!(e.contains("broken.wav"), "{e}");
+    assert!(matches!(
+        Model::load(&dir.path().join("missing"), &device).err(),
+        Some(Error::Media { .. })
+    ));
+}
