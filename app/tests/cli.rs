@@ -259,3 +259,107 @@ fn mel_png_and_loudness_normalisation() {
     ]);
     assert!(err.contains("overwrite"), "{err}");
 }
+
+/// `generate` flags for a quick run of a tiny random model on the CPU.
+const QUICK: [&str; 12] = [
+    "--steps",
+    "2",
+    "--search-steps",
+    "1",
+    "--gmds-iters",
+    "1",
+    "--keep",
+    "2",
+    "--device",
+    "cpu",
+    "--text",
+    "a door slams",
+];
+
+#[test]
+fn generate_writes_candidates_a_muxed_video_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    run_ok(&["model", "init", "--preset", "tiny", "--out", s(&model)]);
+    let out = dir.path().join("out");
+    let clip = media("cfr_25.mp4");
+    let mut args = vec![
+        "generate",
+        "--video",
+        s(&clip),
+        "--model",
+        s(&model),
+        "--out",
+        s(&out),
+        "--candidates",
+        "2",
+    ];
+    args.extend(QUICK);
+    let summary: serde_json::Value = serde_json::from_str(&run_ok(&args)).unwrap();
+    assert_eq!(summary["wavs"].as_array().unwrap().len(), 2);
+
+    let wav = out.join("cfr_25_candidate1.wav");
+    let probe: serde_json::Value = serde_json::from_str(&run_ok(&["probe", s(&wav)])).unwrap();
+    assert_eq!(probe["audio"][0]["sample_rate"], 48_000);
+    assert_eq!(probe["audio"][0]["codec"], "pcm_s24le");
+    assert!((probe["duration_s"].as_f64().unwrap() - 1.0).abs() < 0.01);
+
+    let video = out.join("cfr_25_avsync.mp4");
+    let probe: serde_json::Value = serde_json::from_str(&run_ok(&["probe", s(&video)])).unwrap();
+    assert_eq!(probe["video"]["frame_count"], 25);
+    assert_eq!(probe["audio"].as_array().unwrap().len(), 1);
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("cfr_25_report.json")).unwrap()).unwrap();
+    assert_eq!(report["report"]["search"].as_array().unwrap().len(), 6);
+    assert_eq!(report["report"]["candidates"].as_array().unwrap().len(), 2);
+    assert!(report["report"]["candidates"][0]["lineage"]["kind"].is_string());
+    assert_eq!(report["report"]["request"]["text"], "a door slams");
+}
+
+#[test]
+fn generate_rejects_bad_requests_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    run_ok(&["model", "init", "--preset", "tiny", "--out", s(&model)]);
+    let out = dir.path().join("out");
+    let broken = dir.path().join("broken.wav");
+    std::fs::write(&broken, b"not audio at all").unwrap();
+    let clip = media("cfr_25.mp4");
+    let missing = dir.path().join("missing.mp4");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--video", s(&missing)], "missing.mp4"),
+        (
+            vec!["--video", s(&clip), "--start", "5", "--end", "6"],
+            "outside the clip",
+        ),
+        (vec!["--video", s(&clip), "--candidates", "0"], "population"),
+        (vec!["--video", s(&clip), "--beta-s", "1.5"], "beta_s"),
+        (
+            vec!["--video", s(&clip), "--ref-audio", s(&broken)],
+            "broken.wav",
+        ),
+        (
+            vec!["--video", s(&clip), "--model", s(&missing)],
+            "missing.mp4",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["generate".as_ref()];
+        let has_model = extra.contains(&"--model");
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        if !has_model {
+            args.extend(["--model".as_ref(), model.as_os_str()]);
+        }
+        args.extend(["--out".as_ref(), out.as_os_str()]);
+        args.extend(QUICK.iter().map(std::ffi::OsStr::new));
+        let stderr = run_err(&args);
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        assert!(
+            listing(&out)
+                .iter()
+                .all(|f| !f.ends_with(".wav") && !f.ends_with(".mp4")),
+            "no output for a failed request"
+        );
+    }
+}

@@ -1,8 +1,9 @@
 //! `avsync batch DIR_OR_CSV --out DIR [...]`: many clips with one model load. A CSV gives
 //! per-clip text, reference sound and range (`video,text,ref_audio,start,end`; only `video`
-//! is required; relative paths are relative to the CSV). Each clip writes into its own
-//! folder; a clip whose report exists is skipped, so an interrupted batch resumes where it
-//! stopped. A failing clip is recorded and the batch goes on.
+//! is required; `audio` names the real sound for `eval`; relative paths are relative to the
+//! CSV). Each clip writes into its own folder; a clip whose report exists is skipped, so an
+//! interrupted batch resumes where it stopped. A failing clip is recorded and the batch goes
+//! on.
 
 use std::path::{Path, PathBuf};
 
@@ -28,12 +29,14 @@ pub struct BatchArgs {
 
 /// One clip of a batch.
 #[derive(Debug, Clone, PartialEq)]
-struct Clip {
-    video: PathBuf,
-    text: Option<String>,
-    reference: Option<PathBuf>,
-    start: Option<f64>,
-    end: Option<f64>,
+pub struct Clip {
+    pub video: PathBuf,
+    pub text: Option<String>,
+    pub reference: Option<PathBuf>,
+    /// The real sound (evaluation), when not the video's own audio.
+    pub audio: Option<PathBuf>,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
 }
 
 /// What happened to a clip.
@@ -53,11 +56,7 @@ fn lossy<S: serde::Serializer>(p: &Path, s: S) -> std::result::Result<S::Ok, S::
 }
 
 pub fn run(a: &BatchArgs) -> Result<()> {
-    let clips = if a.input.is_dir() {
-        scan(&a.input)?
-    } else {
-        read_csv(&a.input)?
-    };
+    let clips = read_clips(&a.input)?;
     if clips.is_empty() {
         bail!("{}: no video clips found", a.input.display());
     }
@@ -128,6 +127,15 @@ pub fn run(a: &BatchArgs) -> Result<()> {
     Ok(())
 }
 
+/// The clips of a folder of videos or of a CSV.
+pub fn read_clips(input: &Path) -> Result<Vec<Clip>> {
+    if input.is_dir() {
+        scan(input)
+    } else {
+        read_csv(input)
+    }
+}
+
 /// The videos of a folder, sorted by name.
 fn scan(dir: &Path) -> Result<Vec<Clip>> {
     let mut videos: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -146,6 +154,7 @@ fn scan(dir: &Path) -> Result<Vec<Clip>> {
             video,
             text: None,
             reference: None,
+            audio: None,
             start: None,
             end: None,
         })
@@ -170,8 +179,8 @@ fn read_csv(path: &Path) -> Result<Vec<Clip>> {
     let Some(video_col) = col("video") else {
         bail!("{}: the header has no `video` column", path.display());
     };
-    let (text_col, ref_col, start_col, end_col) =
-        (col("text"), col("ref_audio"), col("start"), col("end"));
+    let (text_col, ref_col, audio_col) = (col("text"), col("ref_audio"), col("audio"));
+    let (start_col, end_col) = (col("start"), col("end"));
     let resolve = |p: &str| {
         let p = PathBuf::from(p.trim());
         if p.is_absolute() { p } else { base.join(p) }
@@ -203,6 +212,7 @@ fn read_csv(path: &Path) -> Result<Vec<Clip>> {
             video: resolve(video),
             text: field(text_col).map(str::to_string),
             reference: field(ref_col).map(resolve),
+            audio: field(audio_col).map(resolve),
             start: number(start_col, "start")?,
             end: number(end_col, "end")?,
         });

@@ -280,8 +280,8 @@ fn summary(out: &ClipOutput) -> serde_json::Value {
     })
 }
 
-/// Generate for one request and write its files into `dir`; `None` when the user
-/// interrupted.
+/// Generate for one request and write its files into `dir` (created once the generation
+/// succeeded, so a failed request leaves nothing behind).
 pub fn generate_clip(
     generator: &Arc<Mutex<Generator>>,
     request: &GenerationRequest,
@@ -289,7 +289,6 @@ pub fn generate_clip(
     dir: &Path,
     show_progress: bool,
 ) -> Result<ClipOutput> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let device = generator
         .lock()
         .map(|g| format!("{:?}", g.device))
@@ -316,6 +315,7 @@ pub fn generate_clip(
         })?
         .ok_or_else(|| anyhow::anyhow!("generation cancelled"))?;
     bar.finish_and_clear();
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
 
     let master = settings.master();
     let format = settings.wav_format()?;

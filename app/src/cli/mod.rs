@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each a thin layer over the engine.
 
 mod batch;
+mod eval;
 mod frames;
 mod generate;
 mod loudness;
@@ -45,6 +46,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Generate for many clips (a folder or a CSV), resumable, with one report.
     Batch(batch::BatchArgs),
+    /// Evaluate a model on clips with known sound: onset ACC/AP, FD, sync, ablations.
+    Eval(eval::EvalArgs),
     /// Create or inspect model directories.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Tone(a)) => tone::run(&a),
         Some(Command::Generate(a)) => generate::run(&a),
         Some(Command::Batch(a)) => batch::run(&a),
+        Some(Command::Eval(a)) => eval::run(&a),
         Some(Command::Model(c)) => model::run(&c),
         None => {
             use clap::CommandFactory;

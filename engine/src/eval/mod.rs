@@ -1,4 +1,7 @@
 //! Evaluation of generated soundtracks: onset accuracy and average precision against the
-//! real sound (AVSync15 protocol, corrected), and summaries over a set of clips.
+//! real sound (AVSync15 protocol, corrected), Fréchet distance between embedding sets, and
+//! summaries over a set of clips.
 
+pub mod fd;
 pub mod onset;
+pub mod summary;

@@ -8,6 +8,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::model::{FrameEncoder, Model, ReferenceEncoder, SAMPLE_RATE, VideoEncoder};
+use super::request::Ablation;
 use super::windows::WindowPlan;
 use crate::audio::AudioBuffer;
 use crate::encoders::encodec::prepare_reference_audio;
@@ -159,6 +160,8 @@ pub struct ConditionSet<'a> {
     pub reference: Option<&'a ReferenceTokens>,
     /// Adapter strengths.
     pub scales: AdapterScales,
+    /// Conditions replaced by zeros.
+    pub ablate: Ablation,
 }
 
 /// Conditions with rows `[u_1..u_W, c_1..c_W]`: the unconditional rows get the negative text
@@ -192,19 +195,26 @@ pub fn conditions(model: &Model, set: &ConditionSet<'_>, device: &Device) -> Res
             AdapterScales::OFF,
         ));
     }
-    let zeros_then = |values: &[f32]| -> Vec<f32> {
+    let zeros_then = |values: &[f32], ablated: bool| -> Vec<f32> {
         let mut v = vec![0f32; values.len()];
-        v.extend_from_slice(values);
+        if ablated {
+            v.resize(2 * values.len(), 0.0);
+        } else {
+            v.extend_from_slice(values);
+        }
         v
     };
     let [_, n, df] = set.visual.frames_shape;
     let frames = Tensor::from_data(
-        TensorData::new(zeros_then(&set.visual.frames), [2 * w, n, df]),
+        TensorData::new(
+            zeros_then(&set.visual.frames, set.ablate.frames),
+            [2 * w, n, df],
+        ),
         device,
     );
     let dv = set.visual.video_shape[1];
     let video = Tensor::from_data(
-        TensorData::new(zeros_then(&set.visual.video), [2 * w, dv]),
+        TensorData::new(zeros_then(&set.visual.video, set.ablate.video), [2 * w, dv]),
         device,
     );
     let audio = set.reference.map(|(values, [na, da])| {

@@ -211,6 +211,7 @@ pub fn generate(
             visual: &visual,
             reference: reference.as_deref(),
             scales: request.scales,
+            ablate: request.ablate,
         },
         device,
     )?;

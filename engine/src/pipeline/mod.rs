@@ -17,4 +17,4 @@ pub use cache::FeatureCache;
 pub use generate::{Event, GenerationReport, RenderedCandidate, Stage, generate};
 pub use job::{Generator, Job, JobMessage};
 pub use model::{Model, ModelManifest};
-pub use request::{GenerationRequest, ReferenceSound};
+pub use request::{Ablation, GenerationRequest, ReferenceSound};

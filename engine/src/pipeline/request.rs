@@ -21,6 +21,16 @@ pub struct ReferenceSound {
     pub codebooks: usize,
 }
 
+/// Conditions removed for ablations: the features are replaced by zeros, what the model sees
+/// when condition dropout removes them in training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ablation {
+    /// Zero the per-frame features (eq. 2).
+    pub frames: bool,
+    /// Zero the global video feature (eq. 1).
+    pub video: bool,
+}
+
 /// One generation: a clip range, prompts, search and sampler settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerationRequest {
@@ -53,6 +63,9 @@ pub struct GenerationRequest {
     pub verifiers: VerifierWeights,
     /// Most candidates through the network at once (0 = all; memory bound).
     pub max_batch: usize,
+    /// Conditions removed (evaluation).
+    #[serde(default)]
+    pub ablate: Ablation,
 }
 
 impl GenerationRequest {
@@ -77,6 +90,7 @@ impl GenerationRequest {
             gmds: GmdsSettings::default(),
             verifiers: VerifierWeights::default(),
             max_batch: 8,
+            ablate: Ablation::default(),
         }
     }
 

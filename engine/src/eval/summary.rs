@@ -1,0 +1,119 @@
+//! Per-clip metrics of an evaluation run and their summary per variant (full model and
+//! ablations), as JSON and as a Markdown table.
+
+use serde::Serialize;
+
+use super::onset::OnsetScores;
+
+/// Metrics of one generated clip.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClipMetrics {
+    /// The clip.
+    pub video: String,
+    /// Onset accuracy and AP against the real sound.
+    pub onsets: OnsetScores,
+    /// Sync verifier score of the delivered candidate.
+    pub sync: Option<f64>,
+    /// Seconds the generation took.
+    pub seconds: f64,
+}
+
+/// Summary of one variant over all clips.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantSummary {
+    /// Variant name (`full`, `no-frames`, ...).
+    pub name: String,
+    /// Clips generated.
+    pub clips: usize,
+    /// Mean onset accuracy over clips with real onsets.
+    pub acc: Option<f64>,
+    /// Mean onset AP over clips with real onsets.
+    pub ap: Option<f64>,
+    /// Fréchet distance of the generated set to the real set, when embeddings exist.
+    pub fd: Option<f64>,
+    /// Mean sync score.
+    pub sync: Option<f64>,
+    /// Mean seconds per clip.
+    pub seconds: f64,
+    /// Per-clip metrics.
+    pub per_clip: Vec<ClipMetrics>,
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+impl VariantSummary {
+    /// Summarise `per_clip` (ACC/AP averaged over clips, as the protocol does).
+    pub fn new(name: &str, per_clip: Vec<ClipMetrics>, fd: Option<f64>) -> Self {
+        Self {
+            name: name.to_string(),
+            clips: per_clip.len(),
+            acc: mean(per_clip.iter().filter_map(|c| c.onsets.acc)),
+            ap: mean(per_clip.iter().filter_map(|c| c.onsets.ap)),
+            fd,
+            sync: mean(per_clip.iter().filter_map(|c| c.sync)),
+            seconds: mean(per_clip.iter().map(|c| c.seconds)).unwrap_or(0.0),
+            per_clip,
+        }
+    }
+}
+
+/// A Markdown table of the variants.
+pub fn markdown_table(variants: &[VariantSummary]) -> String {
+    let cell =
+        |v: Option<f64>, digits: usize| v.map_or("n/a".to_string(), |x| format!("{x:.digits$}"));
+    let mut out = String::from(
+        "| variant | clips | onset ACC | onset AP | FD (aisfx) | sync | s / clip |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for v in variants {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {:.1} |\n",
+            v.name,
+            v.clips,
+            cell(v.acc, 3),
+            cell(v.ap, 3),
+            cell(v.fd, 2),
+            cell(v.sync, 3),
+            v.seconds
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_skip_clips_without_onsets() {
+        let clip = |acc: Option<f64>, ap: Option<f64>| ClipMetrics {
+            video: "a.mp4".into(),
+            onsets: OnsetScores {
+                acc,
+                ap,
+                truth: 0,
+                predicted: 0,
+                hits: 0,
+            },
+            sync: Some(0.5),
+            seconds: 2.0,
+        };
+        let v = VariantSummary::new(
+            "full",
+            vec![
+                clip(Some(1.0), Some(0.5)),
+                clip(None, None),
+                clip(Some(0.5), Some(0.25)),
+            ],
+            None,
+        );
+        assert_eq!((v.clips, v.acc, v.ap), (3, Some(0.75), Some(0.375)));
+        let table = markdown_table(&[v]);
+        assert!(
+            table.contains("| full | 3 | 0.750 | 0.375 | n/a | 0.500 | 2.0 |"),
+            "{table}"
+        );
+    }
+}
