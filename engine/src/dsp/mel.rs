@@ -1,7 +1,7 @@
 //! Mel spectrograms as the AudioLDM / Tango latent diffusion models see them.
 //!
-//! The filterbank is a port of `librosa.filters.mel` (slaney mel scale, slaney area
-//! normalisation, float32 weights), the log-mel is AudioLDM's `TacotronSTFT.mel_spectrogram`
+//! The filterbank is a port of `librosa.filters.mel` (float32 weights; slaney mel scale and
+//! slaney area normalisation by default, HTK scale and L1 normalisation as options), the log-mel is AudioLDM's `TacotronSTFT.mel_spectrogram`
 //! (magnitude STFT with reflect padding, `mel_basis @ |X|`, `log(clamp(x, 1e-5))`), and the
 //! Tango helpers reproduce `tools/torch_tools.py` (`normalize_wav`, `pad_wav`,
 //! `read_wav_file`, `get_mel_from_wav`, `_pad_spec`, `wav_to_fbank`). A model conditioned on
@@ -139,6 +139,49 @@ pub fn mel_to_hz(mel: f64) -> f64 {
     }
 }
 
+/// Where the filter edges lie: `librosa.filters.mel(htk=...)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MelScale {
+    /// Slaney's Auditory Toolbox scale, linear below 1 kHz (`htk=False`, librosa's default).
+    #[default]
+    Slaney,
+    /// The HTK scale, `2595 log10(1 + f / 700)` (`htk=True`).
+    Htk,
+}
+
+impl MelScale {
+    /// Hz to mel (librosa `hz_to_mel`).
+    pub fn hz_to_mel(self, hz: f64) -> f64 {
+        match self {
+            Self::Slaney => hz_to_mel(hz),
+            Self::Htk => 2595.0 * (1.0 + hz / 700.0).log10(),
+        }
+    }
+
+    /// Mel to Hz (librosa `mel_to_hz`).
+    pub fn mel_to_hz(self, mel: f64) -> f64 {
+        match self {
+            Self::Slaney => mel_to_hz(mel),
+            Self::Htk => 700.0 * (10f64.powf(mel / 2595.0) - 1.0),
+        }
+    }
+}
+
+/// How each filter is scaled: `librosa.filters.mel(norm=...)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MelNorm {
+    /// Divide by the band's width in Hz over two, so each band has about the same energy
+    /// (`norm="slaney"`, librosa's default).
+    #[default]
+    Slaney,
+    /// Weights of each band sum to one (`norm=1.0`); empty bands stay empty.
+    L1,
+    /// Unit-height triangles (`norm=None`).
+    None,
+}
+
 /// Triangular mel filters over the bins of an `n_fft` real FFT.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MelFilterbank {
@@ -162,6 +205,28 @@ impl MelFilterbank {
         fmin: f64,
         fmax: f64,
     ) -> Result<Self> {
+        Self::with_options(
+            sample_rate,
+            n_fft,
+            n_mels,
+            fmin,
+            fmax,
+            MelScale::Slaney,
+            MelNorm::Slaney,
+        )
+    }
+
+    /// As [`MelFilterbank::new`] with a chosen scale and normalisation:
+    /// `librosa.filters.mel(..., htk=scale == Htk, norm=...)`.
+    pub fn with_options(
+        sample_rate: f64,
+        n_fft: usize,
+        n_mels: usize,
+        fmin: f64,
+        fmax: f64,
+        scale: MelScale,
+        norm: MelNorm,
+    ) -> Result<Self> {
         if !(sample_rate.is_finite() && sample_rate > 0.0) {
             return Err(Error::invalid(format!(
                 "mel filterbank sample rate {sample_rate}"
@@ -182,7 +247,7 @@ impl MelFilterbank {
         let bin_hz = 1.0 / (n_fft as f64 * (1.0 / sample_rate));
         let fft_freqs: Vec<f64> = (0..n_bins).map(|k| k as f64 * bin_hz).collect();
         // mel_frequencies(n_mels + 2, fmin, fmax): np.linspace in mel, back to Hz.
-        let (min_mel, max_mel) = (hz_to_mel(fmin), hz_to_mel(fmax));
+        let (min_mel, max_mel) = (scale.hz_to_mel(fmin), scale.hz_to_mel(fmax));
         let n_edges = n_mels + 2;
         let step = (max_mel - min_mel) / (n_edges - 1) as f64;
         let mel_f: Vec<f64> = (0..n_edges)
@@ -192,7 +257,7 @@ impl MelFilterbank {
                 } else {
                     i as f64 * step + min_mel
                 };
-                mel_to_hz(mel)
+                scale.mel_to_hz(mel)
             })
             .collect();
 
@@ -201,15 +266,32 @@ impl MelFilterbank {
         for (m, row) in weights.chunks_exact_mut(n_bins).enumerate() {
             let (f0, f1, f2) = (mel_f[m], mel_f[m + 1], mel_f[m + 2]);
             let (fdiff_lo, fdiff_hi) = (f1 - f0, f2 - f1);
-            let enorm = 2.0 / (f2 - f0);
-            let (mut first, mut last) = (n_bins, 0);
-            for (k, (w, &f)) in row.iter_mut().zip(&fft_freqs).enumerate() {
+            for (w, &f) in row.iter_mut().zip(&fft_freqs) {
                 let lower = -(f0 - f) / fdiff_lo;
                 let upper = (f2 - f) / fdiff_hi;
-                // Assigned into a float32 array, then scaled in place by the float64 norm.
-                let tri = lower.min(upper).max(0.0) as f32;
-                *w = (tri as f64 * enorm) as f32;
-                if *w != 0.0 {
+                // Assigned into a float32 array, then scaled by a float64 factor.
+                *w = lower.min(upper).max(0.0) as f32;
+            }
+            // librosa multiplies by the slaney factor but divides by the L1 length (summed
+            // in float64); both round the float64 result back to float32.
+            match norm {
+                MelNorm::Slaney => {
+                    let enorm = 2.0 / (f2 - f0);
+                    row.iter_mut().for_each(|w| *w = (*w as f64 * enorm) as f32);
+                }
+                MelNorm::L1 => {
+                    let length: f64 = row.iter().map(|&w| w as f64).sum();
+                    // `util.normalize` leaves rows with a length below `tiny` untouched.
+                    if length >= f64::MIN_POSITIVE {
+                        row.iter_mut()
+                            .for_each(|w| *w = (*w as f64 / length) as f32);
+                    }
+                }
+                MelNorm::None => {}
+            }
+            let (mut first, mut last) = (n_bins, 0);
+            for (k, &w) in row.iter().enumerate() {
+                if w != 0.0 {
                     first = first.min(k);
                     last = k + 1;
                 }
@@ -526,6 +608,86 @@ mod tests {
             max_err <= 1e-7 * max_weight,
             "filterbank max abs error {max_err:e} (max weight {max_weight:e})"
         );
+    }
+
+    #[test]
+    fn htk_scale_round_trips() {
+        for hz in [0.0, 100.0, 700.0, 1000.0, 8000.0, 22050.0] {
+            let mel = MelScale::Htk.hz_to_mel(hz);
+            assert!((MelScale::Htk.mel_to_hz(mel) - hz).abs() < 1e-9 * (1.0 + hz));
+        }
+        assert!((MelScale::Htk.hz_to_mel(700.0) - 2595.0 * 2f64.log10()).abs() < 1e-12);
+        assert_eq!(MelScale::Slaney.hz_to_mel(4000.0), hz_to_mel(4000.0));
+    }
+
+    #[test]
+    fn htk_l1_filterbank_matches_librosa() {
+        // librosa.filters.mel(sr=44100, n_fft=2048, n_mels=96, fmin=0, fmax=22050, htk=True,
+        // norm=1.0), stored sparsely by `tests/parity/aisfx_reference.py`.
+        let fx = fixtures::load("encoders/aisfx_io.safetensors");
+        let mut reference = vec![0.0f64; 96 * 1025];
+        for (&i, &w) in fx["filterbank_index"]
+            .values
+            .iter()
+            .zip(&fx["filterbank_weight"].values)
+        {
+            reference[i as usize] = w;
+        }
+        let bank = MelFilterbank::with_options(
+            44100.0,
+            2048,
+            96,
+            0.0,
+            22050.0,
+            MelScale::Htk,
+            MelNorm::L1,
+        )
+        .unwrap();
+        let max_err = bank
+            .weights()
+            .iter()
+            .zip(&reference)
+            .map(|(&w, &r)| (w as f64 - r).abs())
+            .fold(0.0, f64::max);
+        let max_weight = reference.iter().fold(0.0f64, |m, &v| m.max(v));
+        assert!(
+            max_err <= 1e-7 * max_weight,
+            "filterbank max abs error {max_err:e} (max weight {max_weight:e})"
+        );
+        for m in 0..96 {
+            let sum: f64 = bank.band(m).unwrap().iter().map(|&w| w as f64).sum();
+            assert!((sum - 1.0).abs() < 1e-5, "band {m} sums to {sum}");
+        }
+    }
+
+    #[test]
+    fn unnormalised_filters_peak_at_one() {
+        let bank = MelFilterbank::with_options(
+            16000.0,
+            512,
+            20,
+            0.0,
+            8000.0,
+            MelScale::Htk,
+            MelNorm::None,
+        )
+        .unwrap();
+        for m in 0..20 {
+            let peak = bank.band(m).unwrap().iter().fold(0.0f32, |a, &w| a.max(w));
+            assert!(peak > 0.5 && peak <= 1.0, "band {m} peaks at {peak}");
+        }
+        let slaney = MelFilterbank::new(16000.0, 512, 20, 0.0, 8000.0).unwrap();
+        let explicit = MelFilterbank::with_options(
+            16000.0,
+            512,
+            20,
+            0.0,
+            8000.0,
+            MelScale::Slaney,
+            MelNorm::Slaney,
+        )
+        .unwrap();
+        assert_eq!(slaney, explicit);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod stft;
 pub use edit::{FadeShape, FrameRate};
 pub use griffin_lim::{GriffinLimConfig, PhaseInit};
 pub use loudness::{Loudness, NormalizeReport};
-pub use mel::{MelConfig, MelExtractor, MelFilterbank, MelSpectrogram};
+pub use mel::{MelConfig, MelExtractor, MelFilterbank, MelNorm, MelScale, MelSpectrogram};
 pub use onset::{OnsetConfig, OnsetDetector, OnsetEnvelope, Onsets, PeakPickParams};
 pub use stft::{
     Complex64, ComplexSpectrogram, MagnitudeSpectrogram, PadMode, Spectrogram, Stft, StftConfig,
@@ -50,7 +50,7 @@ pub(crate) mod fixtures {
         }
     }
 
-    /// Every tensor of the fixture file `name` (f32, f64 and i64 tensors are supported).
+    /// Every tensor of the fixture file `name` (f32, f64, i64 and i16 tensors are supported).
     pub(crate) fn load(name: &str) -> HashMap<String, Tensor> {
         use safetensors::{Dtype, SafeTensors};
         let path = fixture_path(name);
@@ -73,6 +73,10 @@ pub(crate) mod fixtures {
                     Dtype::I64 => data
                         .chunks_exact(8)
                         .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
+                        .collect(),
+                    Dtype::I16 => data
+                        .chunks_exact(2)
+                        .map(|b| i16::from_le_bytes([b[0], b[1]]) as f64)
                         .collect(),
                     other => panic!("unsupported fixture dtype {other:?} for {key}"),
                 };

@@ -214,6 +214,23 @@ impl Stft {
         })
     }
 
+    /// `|STFT|^2` of `signal` (librosa's `power=2.0` spectrogram), squared from the complex
+    /// coefficients rather than from the rounded magnitude.
+    pub fn power<T: Copy + Into<f64>>(&self, signal: &[T]) -> Result<MagnitudeSpectrogram> {
+        let n_bins = self.config.n_bins();
+        let mut data = vec![0.0; self.checked_frames(signal.len())? * n_bins];
+        let n_frames = self.analyse(signal, |t, spectrum| {
+            for (out, c) in data[t * n_bins..(t + 1) * n_bins].iter_mut().zip(spectrum) {
+                *out = c.norm_sqr();
+            }
+        })?;
+        Ok(Spectrogram {
+            n_frames,
+            n_bins,
+            data,
+        })
+    }
+
     /// Inverse STFT with `torch.istft` semantics: each frame is inverse-transformed, windowed
     /// and overlap-added, the sum is divided by the overlap-added squared window, and the
     /// `n_fft / 2` centring pad is removed. `length` trims or zero-extends the result (default:

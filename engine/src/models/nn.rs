@@ -96,6 +96,24 @@ impl Conv2d {
         })
     }
 
+    /// Load a `k x k` convolution that has no bias (one followed by a batch norm, whose shift
+    /// would cancel it).
+    pub fn load_without_bias(
+        w: &Weights,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        Ok(Self {
+            weight: w.param("weight", [c_out, c_in, k, k], Init::FanIn(c_in * k * k))?,
+            bias: None,
+            stride,
+            padding,
+        })
+    }
+
     /// Apply to `[B, C, H, W]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let opts = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1);
@@ -147,6 +165,43 @@ impl Conv1d {
             self.bias.as_ref().map(|b| b.val()),
             opts,
         )
+    }
+}
+
+/// Batch normalisation of `[B, C, H, W]` in inference mode: the running statistics from
+/// training, not the batch's, so a clip's result does not depend on what it is batched with.
+#[derive(Module, Debug)]
+pub struct BatchNorm2d {
+    /// `[C]` scale.
+    pub weight: Param<Tensor<1>>,
+    /// `[C]` shift.
+    pub bias: Param<Tensor<1>>,
+    /// `[C]` mean seen in training.
+    pub running_mean: Param<Tensor<1>>,
+    /// `[C]` (unbiased) variance seen in training.
+    pub running_var: Param<Tensor<1>>,
+    eps: f64,
+}
+
+impl BatchNorm2d {
+    /// Load a batch norm over `channels` (PyTorch's `num_batches_tracked` counter is not read).
+    pub fn load(w: &Weights, channels: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: w.param("weight", [channels], Init::Ones)?,
+            bias: w.param("bias", [channels], Init::Zeros)?,
+            running_mean: w.param("running_mean", [channels], Init::Zeros)?,
+            running_var: w.param("running_var", [channels], Init::Ones)?,
+            eps,
+        })
+    }
+
+    /// `x * a + b` with `a = weight / sqrt(running_var + eps)` and `b = bias - running_mean * a`,
+    /// the folded form PyTorch's CPU kernel evaluates.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let c = self.weight.dims()[0];
+        let scale = self.weight.val() / self.running_var.val().add_scalar(self.eps).sqrt();
+        let shift = self.bias.val() - self.running_mean.val() * scale.clone();
+        x * scale.reshape([1, c, 1, 1]) + shift.reshape([1, c, 1, 1])
     }
 }
 

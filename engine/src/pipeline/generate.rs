@@ -22,7 +22,11 @@ use crate::features::track::MotionTrack;
 use crate::gmds::{Lineage, Objective, Scored, search};
 use crate::media::probe;
 use crate::models::adapters::Conditions;
-use crate::verify::{VerifierScore, VerifierWeights, combine, sync::sync_score};
+use crate::models::vocoder::HifiGan;
+use crate::verify::sync::SyncVerifier;
+use crate::verify::{
+    CandidateView, Unavailable, Verifier, VerifierScore, VerifierWeights, combine,
+};
 
 /// Stages of a generation, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -246,13 +250,7 @@ pub fn generate(
         vocoder: &model.vocoder,
         schedule: &model.schedule,
     };
-    let scorer = Scorer {
-        track: &track,
-        start,
-        fps: track.fps,
-        weights: request.verifiers,
-        reference_given: request.reference.is_some(),
-    };
+    let scorer = Scorer::new(&track, start, request);
     let per = model.latent_shape.iter().product::<usize>();
     let mut objective = SearchObjective {
         nets: &nets,
@@ -318,7 +316,10 @@ pub fn generate(
     for (rank, &i) in order.iter().enumerate() {
         let pick = picks[i];
         let (scores, rendered) = &finals[i];
-        let audio = vocode(model, &plan, &rendered.windows, device)?;
+        let audio = match &rendered.wave {
+            Some(w) => w.clone(),
+            None => vocode(&model.vocoder, &plan, &rendered.windows, device)?,
+        };
         let c = RenderedCandidate {
             rank,
             id: pick.id,
@@ -364,13 +365,13 @@ pub fn generate(
 
 /// Vocode each window's spectrogram (all windows in one batch) and stitch the waveforms.
 fn vocode(
-    model: &Model,
+    vocoder: &HifiGan,
     plan: &WindowPlan,
     windows: &[MelSpectrogram],
     device: &Device,
 ) -> Result<Vec<f32>> {
     let refs: Vec<&MelSpectrogram> = windows.iter().collect();
-    let waves = waveforms(&model.vocoder, &refs, device)?;
+    let waves = waveforms(vocoder, &refs, device)?;
     let views: Vec<&[f32]> = waves.iter().map(Vec::as_slice).collect();
     plan.stitch_audio(&views, SAMPLE_RATE)
 }
@@ -380,6 +381,8 @@ fn vocode(
 pub struct Rendered {
     mel: MelSpectrogram,
     windows: Vec<MelSpectrogram>,
+    /// The stitched waveform, when a verifier needed it.
+    wave: Option<Vec<f32>>,
 }
 
 /// Progress bookkeeping in row-steps.
@@ -404,40 +407,50 @@ impl Progress {
     }
 }
 
-/// The verifiers that score a stitched spectrogram.
-struct Scorer<'a> {
-    track: &'a MotionTrack,
-    start: f64,
-    fps: f64,
+/// The verifiers of a request, and their weights.
+struct Scorer {
+    verifiers: Vec<Box<dyn Verifier>>,
     weights: VerifierWeights,
-    reference_given: bool,
 }
 
-impl Scorer<'_> {
-    fn score(&self, mel: &MelSpectrogram) -> Vec<VerifierScore> {
-        let times: Vec<f64> = self.track.times.iter().map(|t| t - self.start).collect();
-        let sync = sync_score(mel, &self.track.energy, &times, self.fps, 2);
-        vec![
-            VerifierScore {
-                name: "sync".into(),
-                score: Some(sync),
-                note: None,
-            },
-            VerifierScore {
-                name: "reference".into(),
-                score: None,
-                note: Some(if self.reference_given {
-                    "the reference-similarity embedding is not available in this version".into()
-                } else {
-                    "no reference sound given".into()
+impl Scorer {
+    fn new(track: &MotionTrack, start: f64, request: &GenerationRequest) -> Self {
+        let sync = SyncVerifier {
+            motion: track.energy.clone(),
+            times: track.times.iter().map(|t| t - start).collect(),
+            fps: track.fps,
+            max_lag: 2,
+        };
+        let reference_note = if request.reference.is_some() {
+            "the reference-similarity embedding is not available in this version"
+        } else {
+            "no reference sound given"
+        };
+        Self {
+            verifiers: vec![
+                Box::new(sync),
+                Box::new(Unavailable {
+                    name: "reference",
+                    note: reference_note.into(),
                 }),
-            },
-            VerifierScore {
-                name: "text".into(),
-                score: None,
-                note: Some("this model has no trained audio-text heads".into()),
-            },
-        ]
+                Box::new(Unavailable {
+                    name: "text",
+                    note: "this model has no trained audio-text heads".into(),
+                }),
+            ],
+            weights: request.verifiers,
+        }
+    }
+
+    /// Whether a weighted verifier needs the waveform.
+    fn needs_waveform(&self) -> bool {
+        self.verifiers
+            .iter()
+            .any(|v| v.needs_waveform() && self.weights.of(v.name()) > 0.0)
+    }
+
+    fn score(&self, view: &CandidateView<'_>) -> Vec<VerifierScore> {
+        self.verifiers.iter().map(|v| v.score(view)).collect()
     }
 }
 
@@ -450,7 +463,7 @@ struct SearchObjective<'a, 'e> {
     seed: u64,
     max_batch: usize,
     plan: &'a WindowPlan,
-    scorer: &'a Scorer<'a>,
+    scorer: &'a Scorer,
     device: &'a Device,
     keep_mels: bool,
     stage: Stage,
@@ -492,11 +505,20 @@ impl Objective for SearchObjective<'_, '_> {
         for parts in decoded.chunks_exact(w) {
             let refs: Vec<&MelSpectrogram> = parts.iter().collect();
             let mel = self.plan.stitch_mels(&refs)?;
-            let scores = self.scorer.score(&mel);
+            let wave = if self.scorer.needs_waveform() {
+                Some(vocode(self.nets.vocoder, self.plan, parts, self.device)?)
+            } else {
+                None
+            };
+            let scores = self.scorer.score(&CandidateView {
+                mel: &mel,
+                wave: wave.as_deref(),
+            });
             let combined = combine(&scores, &self.scorer.weights);
             let rendered = self.keep_mels.then(|| Rendered {
                 mel,
                 windows: parts.to_vec(),
+                wave,
             });
             out.push((combined, (scores, rendered)));
         }

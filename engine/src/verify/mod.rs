@@ -7,6 +7,51 @@ pub mod sync;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dsp::MelSpectrogram;
+
+/// What a verifier sees of a candidate: its stitched log-mel over the range and, when some
+/// verifier needs it, its 16 kHz waveform.
+pub struct CandidateView<'a> {
+    /// Log-mel spectrogram of the range.
+    pub mel: &'a MelSpectrogram,
+    /// Mono waveform at 16 kHz, when vocoded.
+    pub wave: Option<&'a [f32]>,
+}
+
+/// A verifier. Implementations that cannot judge (missing inputs or weights) return a score
+/// of `None` with a note. The full tier's CLAP or Wav2CLIP scorers plug in here.
+pub trait Verifier: Send + Sync {
+    /// Name under which scores and weights are reported (`sync`, `reference`, `text`).
+    fn name(&self) -> &'static str;
+    /// Whether it needs the waveform (the search then vocodes every candidate).
+    fn needs_waveform(&self) -> bool {
+        false
+    }
+    /// Score one candidate.
+    fn score(&self, candidate: &CandidateView<'_>) -> VerifierScore;
+}
+
+/// A verifier that cannot score, with the reason.
+pub struct Unavailable {
+    /// Its name.
+    pub name: &'static str,
+    /// Why.
+    pub note: String,
+}
+
+impl Verifier for Unavailable {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn score(&self, _: &CandidateView<'_>) -> VerifierScore {
+        VerifierScore {
+            name: self.name.into(),
+            score: None,
+            note: Some(self.note.clone()),
+        }
+    }
+}
+
 /// One verifier's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifierScore {
@@ -40,7 +85,8 @@ impl Default for VerifierWeights {
 }
 
 impl VerifierWeights {
-    fn of(&self, name: &str) -> f64 {
+    /// The weight of the verifier `name` (0 for an unknown name).
+    pub fn of(&self, name: &str) -> f64 {
         match name {
             "sync" => self.sync,
             "reference" => self.reference,

@@ -6,7 +6,40 @@
 //! no waveform: the envelope is the positive spectral flux of the log-mel (the same quantity
 //! librosa's onset strength computes from its own mel spectrogram).
 
+use super::{CandidateView, Verifier, VerifierScore};
 use crate::dsp::MelSpectrogram;
+
+/// The sync verifier over one clip range: motion energy per frame at `times` (seconds from
+/// the start of the range).
+pub struct SyncVerifier {
+    /// Motion energy per frame.
+    pub motion: Vec<f32>,
+    /// Frame times from the start of the range.
+    pub times: Vec<f64>,
+    /// Frame rate of the motion.
+    pub fps: f64,
+    /// Largest lag tried, in frames.
+    pub max_lag: usize,
+}
+
+impl Verifier for SyncVerifier {
+    fn name(&self) -> &'static str {
+        "sync"
+    }
+    fn score(&self, c: &CandidateView<'_>) -> VerifierScore {
+        VerifierScore {
+            name: "sync".into(),
+            score: Some(sync_score(
+                c.mel,
+                &self.motion,
+                &self.times,
+                self.fps,
+                self.max_lag,
+            )),
+            note: None,
+        }
+    }
+}
 
 /// Positive spectral flux per mel frame: `mean_m max(0, S[t, m] - S[t-1, m])` (0 for t = 0).
 pub fn onset_envelope_from_log_mel(mel: &MelSpectrogram) -> Vec<f32> {

@@ -37,6 +37,10 @@ impl Fixture {
                         .chunks_exact(8)
                         .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
                         .collect(),
+                    safetensors::Dtype::I16 => b
+                        .chunks_exact(2)
+                        .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])))
+                        .collect(),
                     safetensors::Dtype::U8 => b.iter().map(|&x| f32::from(x)).collect(),
                     other => panic!("unsupported fixture dtype {other:?}"),
                 };
