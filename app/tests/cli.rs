@@ -363,3 +363,44 @@ fn generate_rejects_bad_requests_and_writes_nothing() {
         );
     }
 }
+
+#[test]
+fn batch_runs_a_folder_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    run_ok(&["model", "init", "--preset", "tiny", "--out", s(&model)]);
+    let clips = dir.path().join("clips");
+    std::fs::create_dir(&clips).unwrap();
+    for name in ["cfr_25.mp4", "cfr_2997.mp4"] {
+        std::fs::copy(media(name), clips.join(name)).unwrap();
+    }
+    std::fs::write(clips.join("notes.txt"), "not a clip").unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec!["batch", s(&clips), "--model", s(&model), "--out", s(&out)];
+    args.extend(QUICK);
+    run_ok(&args);
+    let report = |out: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out.join("batch_report.json")).unwrap()).unwrap()
+    };
+    let first = report(&out);
+    assert_eq!(first.as_array().unwrap().len(), 2);
+    assert!(
+        first
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "done")
+    );
+    assert!(out.join("0001_cfr_25/cfr_25_candidate1.wav").is_file());
+    assert!(out.join("0002_cfr_2997/cfr_2997_avsync.mp4").is_file());
+    // Run again: both clips are already done.
+    run_ok(&args);
+    let again = report(&out);
+    assert!(
+        again
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"].as_str().unwrap().starts_with("skipped"))
+    );
+}
