@@ -188,6 +188,14 @@ fn reference_sound_and_saved_weights_round_trip() {
     })
     .unwrap()
     .unwrap();
+    // The reference verifier embeds the candidate and the reference sound (aisfx).
+    let reference = first.candidates[0]
+        .scores
+        .iter()
+        .find(|s| s.name == "reference")
+        .unwrap();
+    let r = reference.score.expect("reference similarity is scored");
+    assert!((-1.0..=1.0).contains(&r), "{r}");
     // Writing the weights back under their checkpoint names and loading them again gives
     // the same model.
     model.save_weights().unwrap();

@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use avsync_engine::AudioBuffer;
+use avsync_engine::encoders::aisfx::Aisfx;
 use avsync_engine::eval::fd::frechet_distance_of_sets;
 use avsync_engine::eval::onset::onset_scores;
 use avsync_engine::eval::summary::{ClipMetrics, VariantSummary, markdown_table};
@@ -73,6 +75,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create", a.out.display()))?;
     let generator = a.settings.generator()?;
+    let aisfx = avsync_engine::pipeline::model::load_aisfx(&burn::tensor::Device::flex());
 
     // The real sound of every clip, over the same range the model generates.
     let mut truths = Vec::with_capacity(clips.len());
@@ -132,7 +135,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             });
             generated.push(best.audio);
         }
-        let fd = fd_aisfx(&generated, &truths)?;
+        let fd = match &aisfx {
+            Ok(net) => fd_aisfx(net, &generated, &truths)?,
+            Err(why) => {
+                eprintln!("note: no FD: {why}");
+                None
+            }
+        };
         summaries.push(VariantSummary::new(variant, per_clip, fd));
     }
 
@@ -152,11 +161,20 @@ pub fn run(a: &EvalArgs) -> Result<()> {
 
 /// Fréchet distance between aisfx embeddings of the generated and the real sounds (`None`
 /// with fewer than two clips, where a covariance does not exist).
-fn fd_aisfx(generated: &[Vec<f32>], truths: &[Vec<f32>]) -> Result<Option<f64>> {
+fn fd_aisfx(net: &Aisfx, generated: &[Vec<f32>], truths: &[Vec<f32>]) -> Result<Option<f64>> {
     if generated.len() < 2 {
         return Ok(None);
     }
-    let _ = frechet_distance_of_sets;
-    let _ = truths;
-    Ok(None)
+    let embed = |set: &[Vec<f32>]| -> Result<Vec<Vec<f32>>> {
+        let buffers: Vec<AudioBuffer> = set
+            .iter()
+            .map(|s| AudioBuffer::new(SAMPLE_RATE, 1, s.clone()))
+            .collect();
+        let refs: Vec<&AudioBuffer> = buffers.iter().collect();
+        Ok(net.clip_embeddings_audio(&refs)?)
+    };
+    Ok(Some(frechet_distance_of_sets(
+        &embed(generated)?,
+        &embed(truths)?,
+    )?))
 }

@@ -23,6 +23,7 @@ use crate::gmds::{Lineage, Objective, Scored, search};
 use crate::media::probe;
 use crate::models::adapters::Conditions;
 use crate::models::vocoder::HifiGan;
+use crate::verify::reference::ReferenceVerifier;
 use crate::verify::sync::SyncVerifier;
 use crate::verify::{
     CandidateView, Unavailable, Verifier, VerifierScore, VerifierWeights, combine,
@@ -250,7 +251,18 @@ pub fn generate(
         vocoder: &model.vocoder,
         schedule: &model.schedule,
     };
-    let scorer = Scorer::new(&track, start, request);
+    let reference_embedding = match (&request.reference, &model.aisfx) {
+        (Some(r), Ok(aisfx)) if request.verifiers.reference > 0.0 => {
+            let audio = load_reference(&r.path)?;
+            let e = aisfx
+                .clip_embeddings_audio(&[&audio])
+                .map_err(|e| Error::media(&r.path, e.to_string()))?;
+            e.into_iter().next()
+        }
+        (Some(_), _) => Some(Vec::new()),
+        (None, _) => None,
+    };
+    let scorer = Scorer::new(model, &track, start, request, reference_embedding);
     let per = model.latent_shape.iter().product::<usize>();
     let mut objective = SearchObjective {
         nets: &nets,
@@ -408,31 +420,48 @@ impl Progress {
 }
 
 /// The verifiers of a request, and their weights.
-struct Scorer {
-    verifiers: Vec<Box<dyn Verifier>>,
+struct Scorer<'a> {
+    verifiers: Vec<Box<dyn Verifier + 'a>>,
     weights: VerifierWeights,
 }
 
-impl Scorer {
-    fn new(track: &MotionTrack, start: f64, request: &GenerationRequest) -> Self {
+impl<'a> Scorer<'a> {
+    fn new(
+        model: &'a Model,
+        track: &MotionTrack,
+        start: f64,
+        request: &GenerationRequest,
+        reference: Option<Vec<f32>>,
+    ) -> Self {
         let sync = SyncVerifier {
             motion: track.energy.clone(),
             times: track.times.iter().map(|t| t - start).collect(),
             fps: track.fps,
             max_lag: 2,
         };
-        let reference_note = if request.reference.is_some() {
-            "the reference-similarity embedding is not available in this version"
-        } else {
-            "no reference sound given"
+        let reference: Box<dyn Verifier + 'a> = match (&model.aisfx, reference) {
+            (_, Some(_)) if request.verifiers.reference <= 0.0 => Box::new(Unavailable {
+                name: "reference",
+                note: "not scored (weight 0)".into(),
+            }),
+            (Ok(aisfx), Some(embedding)) => Box::new(ReferenceVerifier {
+                aisfx,
+                reference: embedding,
+                sample_rate: SAMPLE_RATE,
+            }),
+            (Err(why), Some(_)) => Box::new(Unavailable {
+                name: "reference",
+                note: format!("the sound embedding is unavailable: {why}"),
+            }),
+            (_, None) => Box::new(Unavailable {
+                name: "reference",
+                note: "no reference sound given".into(),
+            }),
         };
         Self {
             verifiers: vec![
                 Box::new(sync),
-                Box::new(Unavailable {
-                    name: "reference",
-                    note: reference_note.into(),
-                }),
+                reference,
                 Box::new(Unavailable {
                     name: "text",
                     note: "this model has no trained audio-text heads".into(),
@@ -463,7 +492,7 @@ struct SearchObjective<'a, 'e> {
     seed: u64,
     max_batch: usize,
     plan: &'a WindowPlan,
-    scorer: &'a Scorer,
+    scorer: &'a Scorer<'a>,
     device: &'a Device,
     keep_mels: bool,
     stage: Stage,

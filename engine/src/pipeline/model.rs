@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::encoders::aisfx::Aisfx;
 use crate::encoders::clip::{ClipImageEncoder, ClipVisionConfig};
 use crate::encoders::encodec::Encodec;
 use crate::encoders::minilm::MiniLm;
@@ -246,6 +247,9 @@ pub struct Model {
     pub latent_shape: [usize; 3],
     /// Checkpoint names of the U-Net backbone, adapter, VAE and vocoder parameters.
     pub names: [ParamNames; 4],
+    /// The bundled sound embedding of the reference verifier and of evaluation, or why it
+    /// is missing.
+    pub aisfx: std::result::Result<Aisfx, String>,
 }
 
 /// Resolve a manifest path against the model directory.
@@ -400,6 +404,7 @@ impl Model {
         }
         Ok(Self {
             dir: dir.to_path_buf(),
+            aisfx: load_aisfx(device),
             latent_shape: [vae_cfg.latent_channels, mel_frames / factor, 64 / factor],
             names: [
                 wb.param_names(),
@@ -457,6 +462,12 @@ impl Model {
         )?;
         Ok(())
     }
+}
+
+/// The bundled aisfx embedding, or why it cannot be used.
+pub fn load_aisfx(device: &Device) -> std::result::Result<Aisfx, String> {
+    let dir = assets_dir().join("models").join("aisfx");
+    Aisfx::from_dir(&dir, device).map_err(|e| e.to_string())
 }
 
 fn frame_width(f: &FrameEncoder) -> usize {

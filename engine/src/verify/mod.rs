@@ -3,6 +3,7 @@
 //! A verifier that cannot score (no reference sound given, heads not trained) reports
 //! `None` and is left out of the combination, never given a made-up value.
 
+pub mod reference;
 pub mod sync;
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ pub struct CandidateView<'a> {
 
 /// A verifier. Implementations that cannot judge (missing inputs or weights) return a score
 /// of `None` with a note. The full tier's CLAP or Wav2CLIP scorers plug in here.
-pub trait Verifier: Send + Sync {
+pub trait Verifier {
     /// Name under which scores and weights are reported (`sync`, `reference`, `text`).
     fn name(&self) -> &'static str;
     /// Whether it needs the waveform (the search then vocodes every candidate).
