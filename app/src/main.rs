@@ -1,6 +1,6 @@
 //! `avsync`: the AvSync Studio editor (no arguments) and its command line (subcommands).
 
-mod cli;
+use avsync_app::cli;
 
 use std::process::ExitCode;
 

@@ -265,3 +265,101 @@ fn bad_requests_are_named_errors() {
         Some(Error::Media { .. })
     ));
 }
+
+/// A safetensors file's `__metadata__` entry.
+fn safetensors_metadata(path: &Path, key: &str) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    header["__metadata__"][key].as_str().unwrap().to_string()
+}
+
+#[test]
+fn full_tier_directory_with_t5_clip_viclip_and_encodec() {
+    use avsync_engine::models::adapters::AdapterConfig;
+    use avsync_engine::pipeline::model::{FrameSpec, ReferenceSpec, TextSpec, VideoSpec};
+    use avsync_engine::pipeline::presets::{ModelSpec, tiny_networks, write_fresh_model};
+
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("parity/fixtures/encoders");
+    let json = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let viclip_config = dir.path().join("viclip.json");
+    let viclip = safetensors_metadata(&fx.join("viclip_tiny_io.safetensors"), "config");
+    std::fs::write(&viclip_config, &viclip).unwrap();
+    let d_text = json(&fx.join("t5_tiny/config.json"))["d_model"]
+        .as_u64()
+        .unwrap() as usize;
+    let d_frame = json(&fx.join("clip_vision_tiny/config.json"))["projection_dim"]
+        .as_u64()
+        .unwrap() as usize;
+    let d_video = serde_json::from_str::<serde_json::Value>(&viclip).unwrap()["output_dim"]
+        .as_u64()
+        .unwrap() as usize;
+    let d_audio = json(&fx.join("encodec_tiny/config.json"))["codebook_dim"]
+        .as_u64()
+        .unwrap() as usize;
+    let (mut unet, vae, vocoder) = tiny_networks();
+    unet.cross_attention_dim = d_text;
+    let spec = ModelSpec {
+        name: "tiny full tier".into(),
+        window_seconds: 2.56,
+        unet,
+        vae,
+        vocoder,
+        adapter: AdapterConfig {
+            d_video,
+            num_video_tokens: 2,
+            d_frame,
+            d_audio,
+            cross_attention_dim: d_text,
+            rope_theta: 10_000.0,
+        },
+        text: TextSpec::T5 {
+            path: fx.join("t5_tiny"),
+        },
+        frames: FrameSpec::Clip {
+            path: fx.join("clip_vision_tiny"),
+            count: 4,
+        },
+        video: VideoSpec::Viclip {
+            path: fx.join("viclip_tiny.safetensors"),
+            config: Some(viclip_config),
+        },
+        reference: ReferenceSpec::Encodec {
+            path: fx.join("encodec_tiny"),
+        },
+    };
+    let model_dir = dir.path().join("model");
+    let device = Device::flex();
+    write_fresh_model(&spec, &model_dir, &device).unwrap();
+    let model = Model::load(&model_dir, &device).unwrap();
+    let req = GenerationRequest {
+        reference: Some(ReferenceSound {
+            path: media("tone.flac"),
+            codebooks: 1,
+        }),
+        gmds: GmdsSettings {
+            population: 2,
+            iterations: 0,
+            ..GmdsSettings::default()
+        },
+        keep: 1,
+        ..request(&media("cfr_25.mp4"))
+    };
+    let report = generate(&model, &req, &mut FeatureCache::new(), &device, &mut |_| {
+        true
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(report.candidates[0].audio.len(), SAMPLE_RATE as usize);
+
+    // A model whose parts do not fit is refused with the reason.
+    let mut bad = spec;
+    bad.adapter.d_frame += 1;
+    let bad_dir = dir.path().join("bad");
+    write_fresh_model(&bad, &bad_dir, &device).unwrap();
+    let e = Model::load(&bad_dir, &device).err().unwrap().to_string();
+    assert!(e.contains("frame features"), "{e}");
+}

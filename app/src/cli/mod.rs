@@ -66,11 +66,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Batch(a)) => batch::run(&a),
         Some(Command::Eval(a)) => eval::run(&a),
         Some(Command::Model(c)) => model::run(&c),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            println!();
-            Ok(())
-        }
+        None => crate::gui::run(),
     }
 }

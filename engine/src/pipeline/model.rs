@@ -114,6 +114,9 @@ pub enum VideoSpec {
     Viclip {
         /// The ViCLIP safetensors file.
         path: PathBuf,
+        /// Its configuration (InternVid's argument names) as JSON; ViCLIP-L/14 when absent.
+        #[serde(default)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -350,11 +353,22 @@ impl Model {
         };
         let video = match &m.video {
             VideoSpec::Motion { grid } => VideoEncoder::Motion { grid: *grid },
-            VideoSpec::Viclip { path } => VideoEncoder::ViClip(Box::new(ViClip::from_files(
-                &ViClipConfig::viclip_l14(),
-                &[at(dir, path)],
-                device,
-            )?)),
+            VideoSpec::Viclip { path, config } => {
+                let cfg = match config {
+                    None => ViClipConfig::viclip_l14(),
+                    Some(c) => {
+                        let c = at(dir, c);
+                        let text = std::fs::read_to_string(&c).map_err(|e| Error::io(&c, e))?;
+                        serde_json::from_str(&text)
+                            .map_err(|e| Error::media(&c, format!("invalid ViCLIP config: {e}")))?
+                    }
+                };
+                VideoEncoder::ViClip(Box::new(ViClip::from_files(
+                    &cfg,
+                    &[at(dir, path)],
+                    device,
+                )?))
+            }
         };
         let reference = match &m.reference {
             ReferenceSpec::Mel { token_seconds } => ReferenceEncoder::Mel {

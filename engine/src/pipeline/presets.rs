@@ -104,31 +104,83 @@ fn create(dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
+/// A new model's parts: network configurations, window and condition encoders.
+pub struct ModelSpec {
+    /// Display name.
+    pub name: String,
+    /// Seconds per window.
+    pub window_seconds: f64,
+    /// U-Net.
+    pub unet: UNetConfig,
+    /// VAE.
+    pub vae: VaeConfig,
+    /// Vocoder.
+    pub vocoder: VocoderConfig,
+    /// Adapter input widths.
+    pub adapter: AdapterConfig,
+    /// Text encoder.
+    pub text: TextSpec,
+    /// Frame features.
+    pub frames: FrameSpec,
+    /// Video feature.
+    pub video: VideoSpec,
+    /// Reference tokens.
+    pub reference: ReferenceSpec,
+}
+
+impl ModelSpec {
+    /// The default tier's spec at the sizes of `preset`.
+    pub fn preset(preset: Preset, name: &str) -> Self {
+        let p = parts(preset);
+        Self {
+            name: name.to_string(),
+            window_seconds: p.window_seconds,
+            adapter: AdapterConfig {
+                d_video: MotionTrack::video_vector_width(GRID),
+                num_video_tokens: 4,
+                d_frame: MotionTrack::frame_token_width(GRID),
+                d_audio: 64,
+                cross_attention_dim: p.unet.cross_attention_dim,
+                rope_theta: 10_000.0,
+            },
+            unet: p.unet,
+            vae: p.vae,
+            vocoder: p.vocoder,
+            text: TextSpec::Minilm { path: None },
+            frames: FrameSpec::Motion {
+                count: p.frames,
+                grid: GRID,
+            },
+            video: VideoSpec::Motion { grid: GRID },
+            reference: ReferenceSpec::Mel {
+                token_seconds: 0.16,
+            },
+        }
+    }
+}
+
 /// Write a new model of `preset` with fresh weights into `dir` (created if needed; an
 /// existing model there is refused, so trained weights are never overwritten by accident).
 pub fn init_model_dir(preset: Preset, name: &str, dir: &Path, device: &Device) -> Result<()> {
+    write_fresh_model(&ModelSpec::preset(preset, name), dir, device)
+}
+
+/// Write a model with fresh generator weights for `spec` into `dir` (refused where a model
+/// exists). The encoders are referenced, not written.
+pub fn write_fresh_model(spec: &ModelSpec, dir: &Path, device: &Device) -> Result<()> {
     if dir.join(MANIFEST).exists() {
         return Err(Error::media(dir, "already holds a model"));
     }
-    let p = parts(preset);
-    let adapter = AdapterConfig {
-        d_video: MotionTrack::video_vector_width(GRID),
-        num_video_tokens: 4,
-        d_frame: MotionTrack::frame_token_width(GRID),
-        d_audio: 64,
-        cross_attention_dim: p.unet.cross_attention_dim,
-        rope_theta: 10_000.0,
-    };
     let (wb, wa) = (Weights::fresh(device), Weights::fresh(device));
-    let unet = UNet2DConditionModel::load(&p.unet, &wb, Some((&wa, &adapter)))?;
+    let unet = UNet2DConditionModel::load(&spec.unet, &wb, Some((&wa, &spec.adapter)))?;
     let unet_dir = create(&dir.join("unet"))?;
-    write_json(&unet_dir.join("config.json"), &p.unet)?;
+    write_json(&unet_dir.join("config.json"), &spec.unet)?;
     save_safetensors(
         &unet_dir.join("diffusion_pytorch_model.safetensors"),
         &wb.param_names().state_of(&unet),
     )?;
     let adapter_dir = create(&dir.join("adapter"))?;
-    write_json(&adapter_dir.join("adapter_config.json"), &adapter)?;
+    write_json(&adapter_dir.join("adapter_config.json"), &spec.adapter)?;
     save_safetensors(
         &adapter_dir.join("adapter.safetensors"),
         &wa.param_names().state_of(&unet),
@@ -136,18 +188,18 @@ pub fn init_model_dir(preset: Preset, name: &str, dir: &Path, device: &Device) -
     drop(unet);
 
     let wv = Weights::fresh(device);
-    let vae = AutoencoderKL::load(&p.vae, &wv)?;
+    let vae = AutoencoderKL::load(&spec.vae, &wv)?;
     let vae_dir = create(&dir.join("vae"))?;
-    write_json(&vae_dir.join("config.json"), &p.vae)?;
+    write_json(&vae_dir.join("config.json"), &spec.vae)?;
     save_safetensors(
         &vae_dir.join("diffusion_pytorch_model.safetensors"),
         &wv.param_names().state_of(&vae),
     )?;
 
     let wo = Weights::fresh(device);
-    let vocoder = HifiGan::load(&p.vocoder, &wo)?;
+    let vocoder = HifiGan::load(&spec.vocoder, &wo)?;
     let voc_dir = create(&dir.join("vocoder"))?;
-    write_json(&voc_dir.join("config.json"), &p.vocoder)?;
+    write_json(&voc_dir.join("config.json"), &spec.vocoder)?;
     save_safetensors(
         &voc_dir.join("model.safetensors"),
         &wo.param_names().state_of(&vocoder),
@@ -160,22 +212,23 @@ pub fn init_model_dir(preset: Preset, name: &str, dir: &Path, device: &Device) -
     )?;
 
     let manifest = ModelManifest {
-        name: name.to_string(),
-        window_seconds: p.window_seconds,
+        name: spec.name.clone(),
+        window_seconds: spec.window_seconds,
         unet: "unet".into(),
         vae: "vae".into(),
         vocoder: "vocoder".into(),
         scheduler: "scheduler".into(),
         adapter: Some("adapter".into()),
-        text: TextSpec::Minilm { path: None },
-        frames: FrameSpec::Motion {
-            count: p.frames,
-            grid: GRID,
-        },
-        video: VideoSpec::Motion { grid: GRID },
-        reference: ReferenceSpec::Mel {
-            token_seconds: 0.16,
-        },
+        text: spec.text.clone(),
+        frames: spec.frames.clone(),
+        video: spec.video.clone(),
+        reference: spec.reference.clone(),
     };
     write_json(&dir.join(MANIFEST), &manifest)
+}
+
+/// The tiny preset's networks (for full-tier tests that swap in other encoders).
+pub fn tiny_networks() -> (UNetConfig, VaeConfig, VocoderConfig) {
+    let p = parts(Preset::Tiny);
+    (p.unet, p.vae, p.vocoder)
 }

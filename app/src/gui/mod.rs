@@ -1,0 +1,26 @@
+//! The editor window (`avsync` with no arguments): eframe on wgpu.
+
+pub mod frames;
+pub mod studio;
+pub mod timecode;
+pub mod view;
+
+use studio::Studio;
+use view::StudioApp;
+
+/// Open the editor window; returns when it is closed.
+pub fn run() -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("AvSync Studio")
+            .with_inner_size([1280.0, 800.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "AvSync Studio",
+        options,
+        Box::new(|_cc| Ok(Box::new(StudioApp::new(Studio::new())))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the editor window: {e}"))
+}

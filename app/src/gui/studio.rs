@@ -1,0 +1,448 @@
+//! The editor's state and actions, apart from drawing: the open clip, the prompt and search
+//! settings, the running job, the candidates with their non-destructive edits, export, and
+//! the message log. The view calls these; the interaction tests drive them through the view.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use avsync_engine::device::{ComputePreference, select};
+use avsync_engine::dsp::master::{LoudnessTarget, MasterSettings};
+use avsync_engine::gmds::GmdsSettings;
+use avsync_engine::media::{MediaInfo, WavFormat, probe};
+use avsync_engine::models::adapters::AdapterScales;
+use avsync_engine::pipeline::export::{master_candidate, mux_candidate, write_candidate_wav};
+use avsync_engine::pipeline::model::{MANIFEST, default_model_dir};
+use avsync_engine::pipeline::render::SamplerSettings;
+use avsync_engine::pipeline::{
+    Event, GenerationRequest, Generator, Job, JobMessage, ReferenceSound, RenderedCandidate, Stage,
+};
+use avsync_engine::schedule::SamplerKind;
+use avsync_engine::verify::VerifierWeights;
+
+use super::timecode::Rate;
+
+/// The open clip.
+pub struct Clip {
+    /// Its file.
+    pub path: PathBuf,
+    /// What probing found.
+    pub info: MediaInfo,
+    /// Its frame rate.
+    pub rate: Rate,
+    /// Picture duration in seconds.
+    pub duration: f64,
+}
+
+/// A candidate with its edits (applied at export, never to the generated audio).
+pub struct CandidateItem {
+    /// What the generator made.
+    pub rendered: RenderedCandidate,
+    /// Display name.
+    pub name: String,
+    /// Seed of the generation it came from.
+    pub seed: u64,
+    /// Range it covers.
+    pub range: (f64, f64),
+    /// Kept for export as a stem.
+    pub keep: bool,
+    /// Shift in frames (positive = later).
+    pub nudge_frames: i64,
+    /// Gain in dB.
+    pub gain_db: f64,
+    /// Fade-in seconds.
+    pub fade_in_s: f64,
+    /// Fade-out seconds.
+    pub fade_out_s: f64,
+    /// Normalise to -23 LUFS / -1 dBTP at export.
+    pub normalize: bool,
+}
+
+impl CandidateItem {
+    /// Delivery settings of this candidate.
+    pub fn master(&self, sample_rate: u32) -> MasterSettings {
+        MasterSettings {
+            sample_rate,
+            loudness: self.normalize.then(LoudnessTarget::default),
+            gain_db: self.gain_db,
+            fade_in_s: self.fade_in_s,
+            fade_out_s: self.fade_out_s,
+            offset_frames: self.nudge_frames,
+        }
+    }
+}
+
+/// Progress of the running job.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Stage.
+    pub stage: Stage,
+    /// Row-steps done.
+    pub done: usize,
+    /// Row-steps planned.
+    pub total: usize,
+    /// Seconds left.
+    pub eta_s: Option<f64>,
+}
+
+/// Everything the editor holds.
+pub struct Studio {
+    /// The open clip.
+    pub clip: Option<Clip>,
+    /// Playhead in seconds.
+    pub playhead: f64,
+    /// In/out range to generate for.
+    pub range: (f64, f64),
+    /// The request being edited (video and range are filled in when generating).
+    pub request: GenerationRequest,
+    /// Whether the seed stays fixed between generations.
+    pub seed_locked: bool,
+    /// Reference-sound path as typed.
+    pub reference_path: String,
+    /// Candidates, best first within each generation.
+    pub candidates: Vec<CandidateItem>,
+    /// Selected candidate.
+    pub selected: Option<usize>,
+    /// The running job.
+    pub job: Option<Job>,
+    /// Its progress.
+    pub progress: Option<Progress>,
+    /// Model directory.
+    pub model_dir: PathBuf,
+    /// Compute device preference.
+    pub compute: ComputePreference,
+    /// Device name and why it was chosen.
+    pub device_status: String,
+    /// Messages, newest last (errors start with `error:`).
+    pub log: Vec<String>,
+    /// Export sample rate.
+    pub export_rate: u32,
+    /// Export WAV format.
+    pub export_format: WavFormat,
+    /// Folder exports go to; `None` exports beside the clip.
+    pub export_dir: Option<PathBuf>,
+    generator: Option<(PathBuf, Arc<Mutex<Generator>>)>,
+    generations: u64,
+}
+
+impl Default for Studio {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Studio {
+    /// An empty editor with the default settings.
+    pub fn new() -> Self {
+        Self {
+            clip: None,
+            playhead: 0.0,
+            range: (0.0, 0.0),
+            request: GenerationRequest {
+                gmds: GmdsSettings {
+                    population: 4,
+                    iterations: 1,
+                    ..GmdsSettings::default()
+                },
+                ..GenerationRequest::new("")
+            },
+            seed_locked: false,
+            reference_path: String::new(),
+            candidates: Vec::new(),
+            selected: None,
+            job: None,
+            progress: None,
+            model_dir: default_model_dir(),
+            compute: ComputePreference::Auto,
+            device_status: String::new(),
+            log: Vec::new(),
+            export_rate: 48_000,
+            export_format: WavFormat::Pcm24,
+            export_dir: None,
+            generator: None,
+            generations: 0,
+        }
+    }
+
+    fn error(&mut self, message: impl std::fmt::Display) {
+        self.log.push(format!("error: {message}"));
+    }
+
+    fn info(&mut self, message: impl std::fmt::Display) {
+        self.log.push(message.to_string());
+    }
+
+    /// The last message, for the status bar.
+    pub fn last_message(&self) -> Option<&str> {
+        self.log.last().map(String::as_str)
+    }
+
+    /// Open a clip (probe it; a file without a picture is refused with a message).
+    pub fn open(&mut self, path: &Path) {
+        match probe(path) {
+            Ok(info) => {
+                let Some(v) = info.video.clone() else {
+                    self.error(format!("{}: has no video stream", path.display()));
+                    return;
+                };
+                let rate = Rate {
+                    num: v.frame_rate.0.max(1) as u32,
+                    den: v.frame_rate.1.max(1) as u32,
+                };
+                self.range = (0.0, v.duration_s);
+                self.playhead = 0.0;
+                self.clip = Some(Clip {
+                    path: path.to_path_buf(),
+                    info,
+                    rate,
+                    duration: v.duration_s,
+                });
+                self.info(format!("opened {}", path.display()));
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Frame step (`delta` frames) and clamp to the clip.
+    pub fn step(&mut self, delta: i64) {
+        if let Some(c) = &self.clip {
+            let frame = c.rate.frame_at(self.playhead) as i64 + delta;
+            let last = (c.duration * c.rate.fps()).ceil() as i64 - 1;
+            self.playhead = frame.clamp(0, last.max(0)) as f64 / c.rate.fps() + 1e-6;
+        }
+    }
+
+    /// Set the in (`true`) or out point at the playhead.
+    pub fn mark(&mut self, is_in: bool) {
+        if is_in {
+            self.range.0 = self.playhead.min(self.range.1 - 0.01).max(0.0);
+        } else {
+            self.range.1 = self.playhead.max(self.range.0 + 0.01);
+        }
+    }
+
+    /// Whether a generation is running.
+    pub fn busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Start generating for the in/out range with the current settings.
+    pub fn generate(&mut self) {
+        if self.busy() {
+            return;
+        }
+        let Some(clip) = &self.clip else {
+            self.error("open a clip first");
+            return;
+        };
+        let mut request = self.request.clone();
+        request.video = clip.path.clone();
+        request.start_s = Some(self.range.0);
+        request.end_s = Some(self.range.1.min(clip.duration));
+        request.reference = (!self.reference_path.trim().is_empty()).then(|| ReferenceSound {
+            path: PathBuf::from(self.reference_path.trim()),
+            codebooks: self.request.reference.as_ref().map_or(4, |r| r.codebooks),
+        });
+        if !self.seed_locked && self.generations > 0 {
+            request.seed = self.request.seed.wrapping_add(1_000);
+            self.request.seed = request.seed;
+        }
+        if let Err(e) = request.validate() {
+            self.error(e);
+            return;
+        }
+        let generator = match self.generator() {
+            Ok(g) => g,
+            Err(e) => {
+                self.error(e);
+                return;
+            }
+        };
+        self.generations += 1;
+        self.progress = None;
+        self.info(format!("generating (seed {})", request.seed));
+        self.job = Some(Job::spawn(generator, request));
+    }
+
+    fn generator(&mut self) -> Result<Arc<Mutex<Generator>>, String> {
+        if let Some((dir, g)) = &self.generator
+            && *dir == self.model_dir
+        {
+            return Ok(g.clone());
+        }
+        if !self.model_dir.join(MANIFEST).is_file() {
+            return Err(format!(
+                "{}: no model here; choose a model directory in the settings",
+                self.model_dir.display()
+            ));
+        }
+        let compute = select(self.compute);
+        self.device_status = format!("{} ({})", compute.name, compute.reason);
+        let g = Generator::load(&self.model_dir, compute.device).map_err(|e| e.to_string())?;
+        let g = Arc::new(Mutex::new(g));
+        self.generator = Some((self.model_dir.clone(), g.clone()));
+        Ok(g)
+    }
+
+    /// Ask the running job to stop.
+    pub fn cancel(&mut self) {
+        if let Some(j) = &self.job {
+            j.cancel();
+            self.info("cancelling");
+        }
+    }
+
+    /// Take in what the job reported; candidates appear as they finish.
+    pub fn poll(&mut self) {
+        let Some(job) = &self.job else {
+            return;
+        };
+        let mut finished = None;
+        let mut new = Vec::new();
+        while let Ok(m) = job.messages.try_recv() {
+            match m {
+                JobMessage::Event(Event::Progress {
+                    stage,
+                    done,
+                    total,
+                    eta_s,
+                }) => {
+                    self.progress = Some(Progress {
+                        stage,
+                        done,
+                        total,
+                        eta_s,
+                    })
+                }
+                JobMessage::Event(Event::Stage(stage)) => {
+                    let (done, total) = self.progress.map_or((0, 0), |p| (p.done, p.total));
+                    self.progress = Some(Progress {
+                        stage,
+                        done,
+                        total,
+                        eta_s: None,
+                    });
+                }
+                JobMessage::Event(Event::Candidate(c)) => new.push(*c),
+                JobMessage::Finished(r) => finished = Some(r),
+            }
+        }
+        let seed = self.request.seed;
+        for c in new {
+            let range = self.range;
+            self.candidates.push(CandidateItem {
+                name: format!(
+                    "#{} seed {seed} rank {}",
+                    self.candidates.len() + 1,
+                    c.rank + 1
+                ),
+                rendered: c,
+                seed,
+                range,
+                keep: true,
+                nudge_frames: 0,
+                gain_db: 0.0,
+                fade_in_s: 0.005,
+                fade_out_s: 0.005,
+                normalize: true,
+            });
+            if self.selected.is_none() {
+                self.selected = Some(self.candidates.len() - 1);
+            }
+        }
+        if let Some(r) = finished {
+            self.job = None;
+            self.progress = None;
+            match r {
+                Ok(Some(report)) => self.info(format!(
+                    "done: {} candidates in {:.1} s",
+                    report.candidates.len(),
+                    report.timings.total_s
+                )),
+                Ok(None) => self.info("cancelled"),
+                Err(e) => self.error(e),
+            }
+        }
+    }
+
+    /// Wait for the running job to end (tests and shutdown).
+    pub fn wait(&mut self) {
+        while self.job.is_some() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            self.poll();
+        }
+    }
+
+    /// Export candidate `index` as a WAV and muxed into a copy of the clip, into the export
+    /// folder; returns the files written.
+    pub fn export(&mut self, index: usize) -> Vec<PathBuf> {
+        match self.try_export(index) {
+            Ok(files) => {
+                for f in &files {
+                    self.info(format!("exported {}", f.display()));
+                }
+                files
+            }
+            Err(e) => {
+                self.error(e);
+                Vec::new()
+            }
+        }
+    }
+
+    fn try_export(&self, index: usize) -> avsync_engine::Result<Vec<PathBuf>> {
+        let clip = self
+            .clip
+            .as_ref()
+            .ok_or_else(|| avsync_engine::Error::invalid("no clip is open"))?;
+        let c = self
+            .candidates
+            .get(index)
+            .ok_or_else(|| avsync_engine::Error::invalid("no such candidate"))?;
+        let stem = clip
+            .path
+            .file_stem()
+            .map_or_else(|| "clip".into(), |s| s.to_string_lossy().into_owned());
+        let fps = clip.rate.fps();
+        let dir = self.export_dir.clone().unwrap_or_else(|| {
+            clip.path
+                .parent()
+                .map_or_else(std::env::temp_dir, Path::to_path_buf)
+        });
+        let (audio, loudness) =
+            master_candidate(&c.rendered.audio, &c.master(self.export_rate), fps)?;
+        let wav = dir.join(format!("{stem}_avsync_{}.wav", index + 1));
+        let wav = write_candidate_wav(
+            &audio,
+            loudness,
+            c.range.0,
+            self.export_format,
+            &c.name,
+            &wav,
+        )?
+        .path;
+        let ext = clip
+            .path
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .filter(|e| matches!(e.as_str(), "mp4" | "m4v" | "mov" | "mkv"))
+            .unwrap_or_else(|| "mp4".into());
+        let video = dir.join(format!("{stem}_avsync_{}.{ext}", index + 1));
+        avsync_engine::media::output::ensure_not_source(&video, &[&clip.path])?;
+        let muxed = mux_candidate(&clip.path, &audio, c.range.0, &video)?;
+        Ok(vec![wav, muxed.path])
+    }
+
+    /// Sampler kind, for the settings panel.
+    pub fn set_sampler(&mut self, kind: SamplerKind) {
+        self.request.sampler = SamplerSettings {
+            kind,
+            ..self.request.sampler
+        };
+    }
+
+    /// Reset adapter strengths and verifier weights.
+    pub fn reset_strengths(&mut self) {
+        self.request.scales = AdapterScales::default();
+        self.request.verifiers = VerifierWeights::default();
+    }
+}

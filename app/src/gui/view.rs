@@ -1,0 +1,512 @@
+//! Drawing the editor: video viewer on top, timeline below, the prompt and search panel on
+//! the left, candidates on the right, status bar at the bottom. Every widget is labelled,
+//! so screen readers and the interaction tests find them by name.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use avsync_engine::schedule::SamplerKind;
+use eframe::egui::{
+    self, Color32, ColorImage, Key, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2,
+};
+
+use super::frames::FrameServer;
+use super::studio::Studio;
+
+/// Picture size the viewer decodes at (the display scales it).
+const VIEW_WIDTH: u32 = 640;
+
+/// The editor window's state.
+pub struct StudioApp {
+    /// Editor state and actions.
+    pub studio: Studio,
+    /// Path typed in the Open box.
+    pub open_path: String,
+    /// Model directory as typed.
+    pub model_path: String,
+    frames: Option<FrameServer>,
+    texture: Option<(u64, TextureHandle)>,
+    playing: Option<(Instant, f64)>,
+}
+
+impl StudioApp {
+    /// A new editor around `studio`.
+    pub fn new(studio: Studio) -> Self {
+        Self {
+            model_path: studio.model_dir.display().to_string(),
+            studio,
+            open_path: String::new(),
+            frames: None,
+            texture: None,
+            playing: None,
+        }
+    }
+
+    /// Open a clip and start its picture decoder.
+    pub fn open(&mut self, path: PathBuf) {
+        self.studio.open(&path);
+        if let Some(c) = &self.studio.clip {
+            let v = c.info.video.as_ref().expect("opened clips have video");
+            let w = VIEW_WIDTH.min(v.width.max(2));
+            let h =
+                ((u64::from(v.height) * u64::from(w) / u64::from(v.width.max(1))) as u32).max(2);
+            self.frames = Some(FrameServer::start(path, w, h));
+            self.texture = None;
+            self.playing = None;
+        }
+    }
+
+    /// Draw one frame of the interface and handle its input.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.studio.poll();
+        self.keyboard(ui);
+        self.dropped_files(ui);
+        if let Some((started, from)) = self.playing {
+            let t = from + started.elapsed().as_secs_f64();
+            let end = self.studio.clip.as_ref().map_or(0.0, |c| c.duration);
+            if t >= end {
+                self.playing = None;
+            } else {
+                self.studio.playhead = t;
+            }
+            ui.ctx().request_repaint();
+        }
+        if self.studio.busy() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        }
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status(ui));
+        egui::Panel::left("prompt").min_size(260.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.prompt_panel(ui));
+        });
+        egui::Panel::right("candidates")
+            .min_size(260.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.candidates_panel(ui));
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.viewer(ui);
+            self.transport(ui);
+            self.timeline(ui);
+        });
+    }
+
+    fn keyboard(&mut self, ui: &egui::Ui) {
+        if ui.ctx().egui_wants_keyboard_input() {
+            return;
+        }
+        let (space, left, right, i, o, g, e) = ui.input(|inp| {
+            let cmd = inp.modifiers.command;
+            (
+                inp.key_pressed(Key::Space),
+                inp.key_pressed(Key::ArrowLeft),
+                inp.key_pressed(Key::ArrowRight),
+                inp.key_pressed(Key::I),
+                inp.key_pressed(Key::O),
+                cmd && inp.key_pressed(Key::G),
+                cmd && inp.key_pressed(Key::E),
+            )
+        });
+        if space {
+            self.toggle_play();
+        }
+        if left {
+            self.playing = None;
+            self.studio.step(-1);
+        }
+        if right {
+            self.playing = None;
+            self.studio.step(1);
+        }
+        if i {
+            self.studio.mark(true);
+        }
+        if o {
+            self.studio.mark(false);
+        }
+        if g {
+            self.studio.generate();
+        }
+        if e && let Some(s) = self.studio.selected {
+            self.studio.export(s);
+        }
+    }
+
+    fn dropped_files(&mut self, ui: &egui::Ui) {
+        let dropped: Vec<PathBuf> = ui.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        for path in dropped {
+            let is_audio = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                ["wav", "flac", "mp3", "ogg", "opus", "aac", "m4a"]
+                    .contains(&e.to_ascii_lowercase().as_str())
+            });
+            if is_audio {
+                self.studio.reference_path = path.display().to_string();
+            } else {
+                self.open(path);
+            }
+        }
+    }
+
+    fn toggle_play(&mut self) {
+        self.playing = match self.playing {
+            Some(_) => None,
+            None => Some((Instant::now(), self.studio.playhead)),
+        };
+    }
+
+    fn menu(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Clip:");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.open_path)
+                    .hint_text("path to a video (or drop one here)")
+                    .desired_width(360.0),
+            )
+            .labelled_by(label.id);
+            if ui.button("Open").clicked() {
+                let path = PathBuf::from(self.open_path.trim());
+                self.open(path);
+            }
+            ui.separator();
+            let label = ui.label("Model:");
+            let r = ui
+                .add(egui::TextEdit::singleline(&mut self.model_path).desired_width(220.0))
+                .labelled_by(label.id);
+            if r.changed() {
+                self.studio.model_dir = PathBuf::from(self.model_path.trim());
+            }
+            let selected = self.studio.selected;
+            if ui
+                .add_enabled(selected.is_some(), egui::Button::new("Export"))
+                .clicked()
+                && let Some(s) = selected
+            {
+                self.studio.export(s);
+            }
+        });
+    }
+
+    fn status(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if !self.studio.device_status.is_empty() {
+                ui.label(&self.studio.device_status);
+                ui.separator();
+            }
+            if let Some(m) = self.studio.last_message() {
+                let colour = if m.starts_with("error:") {
+                    Color32::LIGHT_RED
+                } else {
+                    ui.visuals().text_color()
+                };
+                ui.colored_label(colour, m);
+            }
+        });
+    }
+
+    fn prompt_panel(&mut self, ui: &mut egui::Ui) {
+        let s = &mut self.studio;
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!s.busy(), egui::Button::new("Generate"))
+                .clicked()
+            {
+                s.generate();
+            }
+            if ui
+                .add_enabled(s.busy(), egui::Button::new("Cancel"))
+                .clicked()
+            {
+                s.cancel();
+            }
+        });
+        if let Some(p) = s.progress {
+            let fraction = if p.total > 0 {
+                p.done as f32 / p.total as f32
+            } else {
+                0.0
+            };
+            let eta = p
+                .eta_s
+                .map_or(String::new(), |e| format!(", {e:.0} s left"));
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .text(format!("{:?} {}/{}{eta}", p.stage, p.done, p.total)),
+            );
+        }
+        ui.separator();
+        ui.heading("Prompt");
+        let label = ui.label("Text");
+        ui.text_edit_singleline(&mut s.request.text)
+            .labelled_by(label.id)
+            .on_hover_text("what should be heard");
+        let label = ui.label("Negative text");
+        ui.text_edit_singleline(&mut s.request.negative)
+            .labelled_by(label.id);
+        let label = ui.label("Reference sound");
+        ui.text_edit_singleline(&mut s.reference_path)
+            .labelled_by(label.id)
+            .on_hover_text("an audio file (or drop one on the window)");
+        let scales = &mut s.request.scales;
+        ui.add(egui::Slider::new(&mut scales.video, 0.0..=2.0).text("video strength"));
+        ui.add(egui::Slider::new(&mut scales.frames, 0.0..=2.0).text("frames strength"));
+        ui.add(egui::Slider::new(&mut scales.audio, 0.0..=2.0).text("audio strength"));
+
+        ui.separator();
+        ui.heading("Search (GMDS)");
+        let g = &mut s.request.gmds;
+        ui.add(egui::Slider::new(&mut g.population, 1..=16).text("candidates N"));
+        ui.add(egui::Slider::new(&mut g.iterations, 0..=8).text("iterations T"));
+        ui.add(egui::Slider::new(&mut g.explore, 0.05..=0.95).text("beta_s (explore)"));
+        ui.add(egui::Slider::new(&mut g.refine, 0.05..=0.95).text("beta_l (refine)"));
+        let max_keep = g.evaluations();
+        ui.add(egui::Slider::new(&mut s.request.keep, 1..=max_keep.max(1)).text("keep"));
+        ui.add(egui::Slider::new(&mut s.request.sampler.steps, 1..=100).text("steps"));
+        let mut exact = s.request.search_steps.is_none();
+        if ui.checkbox(&mut exact, "search at full quality").changed() {
+            s.request.search_steps = if exact { None } else { Some(4) };
+        }
+        if let Some(steps) = &mut s.request.search_steps {
+            ui.add(egui::Slider::new(steps, 1..=25).text("search steps"));
+        }
+        let kind = s.request.sampler.kind;
+        egui::ComboBox::from_label("scheduler")
+            .selected_text(format!("{kind:?}"))
+            .show_ui(ui, |ui| {
+                for k in [SamplerKind::DpmSolver, SamplerKind::Ddim, SamplerKind::Ddpm] {
+                    if ui.selectable_label(kind == k, format!("{k:?}")).clicked() {
+                        s.set_sampler(k);
+                    }
+                }
+            });
+        ui.add(egui::Slider::new(&mut s.request.sampler.guidance, 1.0..=10.0).text("guidance"));
+        ui.horizontal(|ui| {
+            ui.add(egui::DragValue::new(&mut s.request.seed).prefix("seed "));
+            ui.checkbox(&mut s.seed_locked, "lock seed");
+        });
+        let w = &mut s.request.verifiers;
+        ui.add(egui::Slider::new(&mut w.sync, 0.0..=2.0).text("sync weight"));
+        ui.add(egui::Slider::new(&mut w.reference, 0.0..=2.0).text("reference weight"));
+        ui.add(egui::Slider::new(&mut w.text, 0.0..=2.0).text("text weight"));
+    }
+
+    fn candidates_panel(&mut self, ui: &mut egui::Ui) {
+        let s = &mut self.studio;
+        ui.heading("Candidates");
+        if s.candidates.is_empty() {
+            ui.label("none yet");
+        }
+        let mut export = None;
+        for (i, c) in s.candidates.iter_mut().enumerate() {
+            let selected = s.selected == Some(i);
+            ui.group(|ui| {
+                if ui.selectable_label(selected, &c.name).clicked() {
+                    s.selected = Some(i);
+                }
+                ui.label(format!("score {:.3}", c.rendered.score));
+                for v in &c.rendered.scores {
+                    let text = match v.score {
+                        Some(x) => format!("  {} {x:.3}", v.name),
+                        None => format!("  {} n/a", v.name),
+                    };
+                    let r = ui.label(text);
+                    if let Some(note) = &v.note {
+                        r.on_hover_text(note);
+                    }
+                }
+                ui.checkbox(&mut c.keep, format!("keep {}", i + 1));
+                ui.horizontal(|ui| {
+                    if ui.button(format!("nudge {} earlier", i + 1)).clicked() {
+                        c.nudge_frames -= 1;
+                    }
+                    ui.label(format!("{:+} fr", c.nudge_frames));
+                    if ui.button(format!("nudge {} later", i + 1)).clicked() {
+                        c.nudge_frames += 1;
+                    }
+                });
+                ui.add(egui::Slider::new(&mut c.gain_db, -24.0..=12.0).text("gain dB"));
+                ui.checkbox(&mut c.normalize, "normalise to -23 LUFS");
+                if ui.button(format!("export {}", i + 1)).clicked() {
+                    export = Some(i);
+                }
+            });
+        }
+        if let Some(i) = export {
+            s.export(i);
+        }
+    }
+
+    fn viewer(&mut self, ui: &mut egui::Ui) {
+        let Some(clip) = &self.studio.clip else {
+            ui.centered_and_justified(|ui| {
+                ui.label("Open a clip: type its path above or drop it on the window.");
+            });
+            return;
+        };
+        let index = clip.rate.frame_at(self.studio.playhead);
+        let Some(server) = &mut self.frames else {
+            return;
+        };
+        let error = server.poll();
+        server.request(index, self.studio.playhead);
+        let image = server
+            .frame(index)
+            .or_else(|| server.nearest(index))
+            .map(|f| ColorImage::from_rgb([f.width as usize, f.height as usize], &f.data));
+        if let Some(e) = error {
+            self.studio.log.push(format!("error: {e}"));
+        }
+        if server.busy() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(16));
+        }
+        if let Some(image) = image {
+            let stale = self.texture.as_ref().is_none_or(|(i, _)| *i != index);
+            if stale {
+                match &mut self.texture {
+                    Some((i, tex)) => {
+                        tex.set(image, TextureOptions::LINEAR);
+                        *i = index;
+                    }
+                    None => {
+                        let tex = ui
+                            .ctx()
+                            .load_texture("frame", image, TextureOptions::LINEAR);
+                        self.texture = Some((index, tex));
+                    }
+                }
+            }
+        }
+        if let Some((_, tex)) = &self.texture {
+            let avail = ui.available_size() - Vec2::new(0.0, 160.0);
+            let size = tex.size_vec2();
+            let scale = (avail.x / size.x).min(avail.y / size.y).clamp(0.1, 4.0);
+            ui.vertical_centered(|ui| {
+                ui.image((tex.id(), size * scale));
+            });
+        }
+    }
+
+    fn transport(&mut self, ui: &mut egui::Ui) {
+        let Some(clip) = &self.studio.clip else {
+            return;
+        };
+        let tc = clip.rate.timecode(clip.rate.frame_at(self.studio.playhead));
+        let rate = clip.rate;
+        ui.horizontal(|ui| {
+            let label = if self.playing.is_some() {
+                "Pause"
+            } else {
+                "Play"
+            };
+            if ui.button(label).clicked() {
+                self.toggle_play();
+            }
+            if ui.button("Previous frame").clicked() {
+                self.studio.step(-1);
+            }
+            if ui.button("Next frame").clicked() {
+                self.studio.step(1);
+            }
+            ui.monospace(tc);
+            ui.label(format!("{:.3} fps", rate.fps()));
+            if ui.button("Set in").clicked() {
+                self.studio.mark(true);
+            }
+            if ui.button("Set out").clicked() {
+                self.studio.mark(false);
+            }
+            ui.label(format!(
+                "range {:.2}-{:.2} s",
+                self.studio.range.0, self.studio.range.1
+            ));
+        });
+    }
+
+    fn timeline(&mut self, ui: &mut egui::Ui) {
+        let Some(clip) = &self.studio.clip else {
+            return;
+        };
+        let duration = clip.duration.max(1e-3);
+        let lanes = self.studio.candidates.len();
+        let height = 24.0 + 36.0 * lanes as f32;
+        let (rect, response) = ui.allocate_exact_size(
+            Vec2::new(ui.available_width(), height),
+            Sense::click_and_drag(),
+        );
+        let painter = ui.painter_at(rect);
+        let x_of = |t: f64| rect.left() + (t / duration) as f32 * rect.width();
+        painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        // In/out range.
+        let (a, b) = self.studio.range;
+        painter.rect_filled(
+            Rect::from_min_max(
+                Pos2::new(x_of(a), rect.top()),
+                Pos2::new(x_of(b), rect.top() + 20.0),
+            ),
+            0.0,
+            Color32::from_rgba_unmultiplied(80, 140, 220, 60),
+        );
+        // Ruler: a tick per second.
+        let stroke = Stroke::new(1.0, ui.visuals().weak_text_color());
+        for s in 0..=duration.floor() as usize {
+            let x = x_of(s as f64);
+            painter.line_segment(
+                [Pos2::new(x, rect.top()), Pos2::new(x, rect.top() + 8.0)],
+                stroke,
+            );
+        }
+        // One lane per candidate: its waveform envelope.
+        for (i, c) in self.studio.candidates.iter().enumerate() {
+            let top = rect.top() + 24.0 + 36.0 * i as f32;
+            let mid = top + 16.0;
+            let colour = if self.studio.selected == Some(i) {
+                Color32::from_rgb(120, 200, 120)
+            } else {
+                Color32::from_rgb(110, 150, 110)
+            };
+            let audio = &c.rendered.audio;
+            let (a, b) = c.range;
+            let offset = c.nudge_frames as f64 / clip.rate.fps();
+            let (x0, x1) = (x_of(a + offset), x_of(b + offset));
+            let columns = ((x1 - x0).max(1.0)) as usize;
+            let per = (audio.len() / columns.max(1)).max(1);
+            for (k, chunk) in audio.chunks(per).enumerate() {
+                let peak = chunk.iter().fold(0f32, |m, v| m.max(v.abs())).min(1.0);
+                let x = x0 + k as f32;
+                painter.line_segment(
+                    [
+                        Pos2::new(x, mid - 15.0 * peak),
+                        Pos2::new(x, mid + 15.0 * peak),
+                    ],
+                    Stroke::new(1.0, colour),
+                );
+            }
+        }
+        // Playhead.
+        let x = x_of(self.studio.playhead);
+        painter.line_segment(
+            [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
+            Stroke::new(2.0, Color32::from_rgb(230, 80, 60)),
+        );
+        if let Some(p) = response.interact_pointer_pos() {
+            let t = f64::from((p.x - rect.left()) / rect.width()) * duration;
+            self.studio.playhead = t.clamp(0.0, duration);
+            self.playing = None;
+        }
+    }
+}
+
+impl eframe::App for StudioApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}

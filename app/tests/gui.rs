@@ -1,0 +1,104 @@
+//! The editor driven as a user drives it, with no display: open a clip, generate with a tiny
+//! random model, see the candidates appear, nudge one, export it and probe the files.
+
+use std::path::Path;
+
+use avsync_app::gui::studio::Studio;
+use avsync_app::gui::view::StudioApp;
+use avsync_engine::device::ComputePreference;
+use avsync_engine::gmds::GmdsSettings;
+use avsync_engine::media::probe;
+use avsync_engine::pipeline::presets::{Preset, init_model_dir};
+use avsync_tests::media;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn app(model: &Path, export: &Path) -> StudioApp {
+    let mut studio = Studio::new();
+    studio.model_dir = model.to_path_buf();
+    studio.compute = ComputePreference::Cpu;
+    studio.export_dir = Some(export.to_path_buf());
+    studio.request.sampler.steps = 2;
+    studio.request.search_steps = Some(1);
+    studio.request.gmds = GmdsSettings {
+        population: 2,
+        iterations: 1,
+        ..GmdsSettings::default()
+    };
+    studio.request.keep = 2;
+    StudioApp::new(studio)
+}
+
+#[test]
+fn open_generate_nudge_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    init_model_dir(Preset::Tiny, "tiny", &model, &burn::tensor::Device::flex()).unwrap();
+    let mut app = app(&model, dir.path());
+    app.open(media("cfr_25.mp4"));
+    app.studio.request.text = "a door slams".into();
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    harness.step();
+
+    // Frame stepping from the keyboard.
+    harness.key_press(eframe::egui::Key::ArrowRight);
+    harness.step();
+    let rate = harness.state().studio.clip.as_ref().unwrap().rate;
+    assert_eq!(rate.frame_at(harness.state().studio.playhead), 1);
+
+    harness.get_by_label("Generate").click();
+    harness.step();
+    assert!(
+        harness.state().studio.busy(),
+        "{:?}",
+        harness.state().studio.log
+    );
+    for _ in 0..3000 {
+        harness.step();
+        if !harness.state().studio.busy() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let studio = &harness.state().studio;
+    assert!(!studio.busy(), "generation finished");
+    assert_eq!(studio.candidates.len(), 2, "{:?}", studio.log);
+    harness.step();
+
+    harness.get_by_label("nudge 1 later").click();
+    harness.step();
+    assert_eq!(harness.state().studio.candidates[0].nudge_frames, 1);
+
+    harness.get_by_label("export 1").click();
+    harness.step();
+    let wav = dir.path().join("cfr_25_avsync_1.wav");
+    let mp4 = dir.path().join("cfr_25_avsync_1.mp4");
+    assert!(wav.is_file(), "{:?}", harness.state().studio.log);
+    let info = probe(&wav).unwrap();
+    assert_eq!(info.audio[0].sample_rate, 48_000);
+    let info = probe(&mp4).unwrap();
+    assert_eq!(info.audio.len(), 1);
+    assert!(info.video.is_some());
+}
+
+#[test]
+fn bad_files_are_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(&dir.path().join("no-model"), dir.path());
+    app.open(dir.path().join("missing.mp4"));
+    assert!(app.studio.clip.is_none());
+    assert!(app.studio.last_message().unwrap().starts_with("error:"));
+    app.open(media("tone.wav"));
+    assert!(app.studio.last_message().unwrap().contains("no video"));
+    app.open(media("cfr_25.mp4"));
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    harness.step();
+    harness.get_by_label("Generate").click();
+    harness.step();
+    let last = harness.state().studio.last_message().unwrap().to_string();
+    assert!(last.contains("no model here"), "{last}");
+}
