@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use avsync_app::gui::audition::Audition;
 use avsync_app::gui::studio::Studio;
 use avsync_app::gui::view::StudioApp;
 use avsync_engine::device::ComputePreference;
@@ -26,7 +27,7 @@ fn app(model: &Path, export: &Path) -> StudioApp {
         ..GmdsSettings::default()
     };
     studio.request.keep = 2;
-    StudioApp::new(studio)
+    StudioApp::new(studio, Audition::silent())
 }
 
 #[test]
@@ -81,6 +82,77 @@ fn open_generate_nudge_and_export() {
     let info = probe(&mp4).unwrap();
     assert_eq!(info.audio.len(), 1);
     assert!(info.video.is_some());
+
+    // A/B: select the second candidate, then the key switches back to the first.
+    harness.get_by_label("#2 seed 0 rank 2").click();
+    harness.step();
+    assert_eq!(harness.state().studio.selected, Some(1));
+    harness.key_press(eframe::egui::Key::B);
+    harness.step();
+    assert_eq!(harness.state().studio.selected, Some(0));
+
+    // Play follows the audio clock (wall clock here: no sound device), and stops with K.
+    harness.key_press(eframe::egui::Key::Space);
+    harness.step();
+    assert!(harness.state().audition.is_playing());
+    assert_eq!(harness.state().audition.candidate(), Some(0));
+    harness.key_press(eframe::egui::Key::K);
+    harness.step();
+    assert!(!harness.state().audition.is_playing());
+
+    // The project round trip restores candidates, edits and audio.
+    let project = dir.path().join("session.avsync");
+    harness
+        .state_mut()
+        .studio
+        .save_project(Some(project.clone()));
+    let before = &harness.state().studio;
+    let mut restored = Studio::new();
+    restored.load_project(&project);
+    assert_eq!(
+        restored.candidates.len(),
+        before.candidates.len(),
+        "{:?}",
+        restored.log
+    );
+    assert_eq!(restored.candidates[0].nudge_frames, 1);
+    assert_eq!(
+        restored.candidates[0].rendered.audio,
+        before.candidates[0].rendered.audio
+    );
+    assert_eq!(restored.request.text, "a door slams");
+    assert_eq!(restored.clip.as_ref().unwrap().path, media("cfr_25.mp4"));
+}
+
+#[test]
+fn moved_clips_are_reported_and_relocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("scene.mp4");
+    std::fs::copy(media("cfr_25.mp4"), &clip).unwrap();
+    let mut studio = Studio::new();
+    studio.open(&clip);
+    studio.range = (0.2, 0.8);
+    let project = dir.path().join("scene.avsync");
+    studio.save_project(Some(project.clone()));
+    let moved = dir.path().join("moved.mp4");
+    std::fs::rename(&clip, &moved).unwrap();
+
+    let mut reopened = Studio::new();
+    reopened.load_project(&project);
+    assert!(reopened.clip.is_none());
+    assert_eq!(reopened.missing_clip.as_deref(), Some(clip.as_path()));
+    assert!(reopened.last_message().unwrap().contains("relocate"));
+    reopened.relocate(&moved);
+    assert!(reopened.clip.is_some() && reopened.missing_clip.is_none());
+    assert_eq!(reopened.range, (0.2, 0.8));
+    std::fs::write(&project, "{ not json").unwrap();
+    reopened.load_project(&project);
+    assert!(
+        reopened
+            .last_message()
+            .unwrap()
+            .contains("not a project file")
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The editor window (`avsync` with no arguments): eframe on wgpu.
 
+pub mod audition;
 pub mod frames;
+pub mod project;
 pub mod studio;
 pub mod timecode;
 pub mod view;
@@ -20,7 +22,12 @@ pub fn run() -> anyhow::Result<()> {
     eframe::run_native(
         "AvSync Studio",
         options,
-        Box::new(|_cc| Ok(Box::new(StudioApp::new(Studio::new())))),
+        Box::new(|_cc| {
+            Ok(Box::new(StudioApp::new(
+                Studio::new(),
+                audition::Audition::new(),
+            )))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the editor window: {e}"))
 }

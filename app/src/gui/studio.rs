@@ -120,6 +120,10 @@ pub struct Studio {
     pub export_format: WavFormat,
     /// Folder exports go to; `None` exports beside the clip.
     pub export_dir: Option<PathBuf>,
+    /// Where the project is saved.
+    pub project_path: Option<PathBuf>,
+    /// A project's clip that was not found, until relocated.
+    pub missing_clip: Option<PathBuf>,
     generator: Option<(PathBuf, Arc<Mutex<Generator>>)>,
     generations: u64,
 }
@@ -158,6 +162,8 @@ impl Studio {
             export_rate: 48_000,
             export_format: WavFormat::Pcm24,
             export_dir: None,
+            project_path: None,
+            missing_clip: None,
             generator: None,
             generations: 0,
         }
@@ -430,6 +436,59 @@ impl Studio {
         avsync_engine::media::output::ensure_not_source(&video, &[&clip.path])?;
         let muxed = mux_candidate(&clip.path, &audio, c.range.0, &video)?;
         Ok(vec![wav, muxed.path])
+    }
+
+    /// Save the session to `path` (or the project's path, or beside the clip).
+    pub fn save_project(&mut self, path: Option<PathBuf>) {
+        let path = path
+            .or_else(|| self.project_path.clone())
+            .or_else(|| self.clip.as_ref().map(|c| c.path.with_extension("avsync")));
+        let Some(path) = path else {
+            self.error("nothing to save: open a clip first");
+            return;
+        };
+        match super::project::save(self, &path) {
+            Ok(()) => {
+                self.info(format!("saved {}", path.display()));
+                self.project_path = Some(path);
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Replace the session with the project at `path`; moved media is reported.
+    pub fn load_project(&mut self, path: &Path) {
+        match super::project::load(self, path) {
+            Ok(report) => {
+                self.project_path = Some(path.to_path_buf());
+                self.info(format!("loaded {}", path.display()));
+                if let Some(clip) = report.missing_clip {
+                    self.missing_clip = Some(clip.clone());
+                    self.error(format!(
+                        "{}: the clip is missing or moved; relocate it",
+                        clip.display()
+                    ));
+                }
+                for a in report.missing_audio {
+                    self.error(format!(
+                        "{}: candidate audio missing, left out",
+                        a.display()
+                    ));
+                }
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Point the project at the clip's new place, keeping the range and the candidates.
+    pub fn relocate(&mut self, path: &Path) {
+        let (range, playhead) = (self.range, self.playhead);
+        self.open(path);
+        if self.clip.is_some() {
+            self.range = range;
+            self.playhead = playhead;
+            self.missing_clip = None;
+        }
     }
 
     /// Sampler kind, for the settings panel.

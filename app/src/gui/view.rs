@@ -3,13 +3,13 @@
 //! so screen readers and the interaction tests find them by name.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use avsync_engine::schedule::SamplerKind;
 use eframe::egui::{
     self, Color32, ColorImage, Key, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2,
 };
 
+use super::audition::Audition;
 use super::frames::FrameServer;
 use super::studio::Studio;
 
@@ -24,21 +24,28 @@ pub struct StudioApp {
     pub open_path: String,
     /// Model directory as typed.
     pub model_path: String,
+    /// Playback of candidates in sync with the picture.
+    pub audition: Audition,
+    /// Loop the in/out range while playing.
+    pub loop_range: bool,
+    /// The candidate A/B switches back to.
+    pub previous: Option<usize>,
     frames: Option<FrameServer>,
     texture: Option<(u64, TextureHandle)>,
-    playing: Option<(Instant, f64)>,
 }
 
 impl StudioApp {
-    /// A new editor around `studio`.
-    pub fn new(studio: Studio) -> Self {
+    /// A new editor around `studio`, playing through `audition`.
+    pub fn new(studio: Studio, audition: Audition) -> Self {
         Self {
             model_path: studio.model_dir.display().to_string(),
             studio,
             open_path: String::new(),
+            audition,
+            loop_range: false,
+            previous: None,
             frames: None,
             texture: None,
-            playing: None,
         }
     }
 
@@ -52,7 +59,20 @@ impl StudioApp {
                 ((u64::from(v.height) * u64::from(w) / u64::from(v.width.max(1))) as u32).max(2);
             self.frames = Some(FrameServer::start(path, w, h));
             self.texture = None;
-            self.playing = None;
+            self.audition.stop();
+        }
+    }
+
+    /// Restart the picture decoder after the clip changed under the editor.
+    fn reload_picture(&mut self) {
+        let (range, playhead) = (self.studio.range, self.studio.playhead);
+        if let Some(path) = self.studio.clip.as_ref().map(|c| c.path.clone()) {
+            self.open(path);
+            self.studio.range = range;
+            self.studio.playhead = playhead;
+        } else {
+            self.frames = None;
+            self.texture = None;
         }
     }
 
@@ -61,11 +81,14 @@ impl StudioApp {
         self.studio.poll();
         self.keyboard(ui);
         self.dropped_files(ui);
-        if let Some((started, from)) = self.playing {
-            let t = from + started.elapsed().as_secs_f64();
+        if let Some(t) = self.audition.position() {
             let end = self.studio.clip.as_ref().map_or(0.0, |c| c.duration);
-            if t >= end {
-                self.playing = None;
+            let (a, b) = self.studio.range;
+            if self.loop_range && t >= b {
+                self.studio.playhead = a;
+                self.start_playback();
+            } else if t >= end {
+                self.audition.stop();
             } else {
                 self.studio.playhead = t;
             }
@@ -97,28 +120,47 @@ impl StudioApp {
         if ui.ctx().egui_wants_keyboard_input() {
             return;
         }
-        let (space, left, right, i, o, g, e) = ui.input(|inp| {
-            let cmd = inp.modifiers.command;
-            (
-                inp.key_pressed(Key::Space),
-                inp.key_pressed(Key::ArrowLeft),
-                inp.key_pressed(Key::ArrowRight),
-                inp.key_pressed(Key::I),
-                inp.key_pressed(Key::O),
-                cmd && inp.key_pressed(Key::G),
-                cmd && inp.key_pressed(Key::E),
-            )
-        });
+        let pressed = |k: Key| ui.input(|inp| inp.key_pressed(k) && !inp.modifiers.command);
+        let command = |k: Key| ui.input(|inp| inp.key_pressed(k) && inp.modifiers.command);
+        let (space, left, right, i, o) = (
+            pressed(Key::Space),
+            pressed(Key::ArrowLeft),
+            pressed(Key::ArrowRight),
+            pressed(Key::I),
+            pressed(Key::O),
+        );
+        let (j, k, l, ab) = (
+            pressed(Key::J),
+            pressed(Key::K),
+            pressed(Key::L),
+            pressed(Key::A) || pressed(Key::B),
+        );
+        let (g, e, save) = (command(Key::G), command(Key::E), command(Key::S));
+        if save {
+            self.studio.save_project(None);
+        }
         if space {
             self.toggle_play();
         }
-        if left {
-            self.playing = None;
-            self.studio.step(-1);
+        if left || right {
+            self.audition.stop();
+            self.studio.step(if left { -1 } else { 1 });
         }
-        if right {
-            self.playing = None;
-            self.studio.step(1);
+        if j {
+            // Shuttle back: one second earlier, keep playing if playing.
+            self.studio.playhead = (self.studio.playhead - 1.0).max(0.0);
+            if self.audition.is_playing() {
+                self.start_playback();
+            }
+        }
+        if k {
+            self.audition.stop();
+        }
+        if l && !self.audition.is_playing() {
+            self.start_playback();
+        }
+        if ab {
+            self.switch_ab();
         }
         if i {
             self.studio.mark(true);
@@ -157,10 +199,42 @@ impl StudioApp {
     }
 
     fn toggle_play(&mut self) {
-        self.playing = match self.playing {
-            Some(_) => None,
-            None => Some((Instant::now(), self.studio.playhead)),
+        if self.audition.is_playing() {
+            self.audition.stop();
+        } else {
+            self.start_playback();
+        }
+    }
+
+    /// Play the selected candidate (or the picture alone) from the playhead.
+    pub fn start_playback(&mut self) {
+        let fps = self.studio.clip.as_ref().map_or(25.0, |c| c.rate.fps());
+        let from = self.studio.playhead;
+        match self
+            .studio
+            .selected
+            .and_then(|i| self.studio.candidates.get(i).map(|c| (i, c)))
+        {
+            Some((i, c)) => {
+                let start = c.range.0 + c.nudge_frames as f64 / fps;
+                let gain = 10f32.powf(c.gain_db as f32 / 20.0);
+                self.audition.play(i, &c.rendered.audio, start, gain, from);
+            }
+            None => self.audition.play(usize::MAX, &[], 0.0, 0.0, from),
+        }
+    }
+
+    /// A/B: switch between the selected candidate and the one selected before it, at the
+    /// same position.
+    pub fn switch_ab(&mut self) {
+        let Some(other) = self.previous.filter(|p| *p < self.studio.candidates.len()) else {
+            return;
         };
+        self.previous = self.studio.selected;
+        self.studio.selected = Some(other);
+        if self.audition.is_playing() {
+            self.start_playback();
+        }
     }
 
     fn menu(&mut self, ui: &mut egui::Ui) {
@@ -184,6 +258,19 @@ impl StudioApp {
             if r.changed() {
                 self.studio.model_dir = PathBuf::from(self.model_path.trim());
             }
+            if ui.button("Save project").clicked() {
+                self.studio.save_project(None);
+            }
+            if ui.button("Load project").clicked() {
+                let path = PathBuf::from(self.open_path.trim());
+                self.studio.load_project(&path);
+                self.reload_picture();
+            }
+            if self.studio.missing_clip.is_some() && ui.button("Relocate clip").clicked() {
+                let path = PathBuf::from(self.open_path.trim());
+                self.studio.relocate(&path);
+                self.reload_picture();
+            }
             let selected = self.studio.selected;
             if ui
                 .add_enabled(selected.is_some(), egui::Button::new("Export"))
@@ -197,6 +284,10 @@ impl StudioApp {
 
     fn status(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
+            if let Some(why) = self.audition.device_problem() {
+                ui.label(format!("no sound: {why}"));
+                ui.separator();
+            }
             if !self.studio.device_status.is_empty() {
                 ui.label(&self.studio.device_status);
                 ui.separator();
@@ -300,6 +391,7 @@ impl StudioApp {
 
     fn candidates_panel(&mut self, ui: &mut egui::Ui) {
         let s = &mut self.studio;
+        let previous = &mut self.previous;
         ui.heading("Candidates");
         if s.candidates.is_empty() {
             ui.label("none yet");
@@ -308,7 +400,8 @@ impl StudioApp {
         for (i, c) in s.candidates.iter_mut().enumerate() {
             let selected = s.selected == Some(i);
             ui.group(|ui| {
-                if ui.selectable_label(selected, &c.name).clicked() {
+                if ui.selectable_label(selected, &c.name).clicked() && !selected {
+                    *previous = s.selected;
                     s.selected = Some(i);
                 }
                 ui.label(format!("score {:.3}", c.rendered.score));
@@ -402,7 +495,7 @@ impl StudioApp {
         let tc = clip.rate.timecode(clip.rate.frame_at(self.studio.playhead));
         let rate = clip.rate;
         ui.horizontal(|ui| {
-            let label = if self.playing.is_some() {
+            let label = if self.audition.is_playing() {
                 "Pause"
             } else {
                 "Play"
@@ -410,6 +503,7 @@ impl StudioApp {
             if ui.button(label).clicked() {
                 self.toggle_play();
             }
+            ui.checkbox(&mut self.loop_range, "Loop range");
             if ui.button("Previous frame").clicked() {
                 self.studio.step(-1);
             }
@@ -500,7 +594,7 @@ impl StudioApp {
         if let Some(p) = response.interact_pointer_pos() {
             let t = f64::from((p.x - rect.left()) / rect.width()) * duration;
             self.studio.playhead = t.clamp(0.0, duration);
-            self.playing = None;
+            self.audition.stop();
         }
     }
 }
