@@ -70,7 +70,7 @@ fn open_generate_nudge_and_export() {
 
     harness.get_by_label("nudge 1 later").click();
     harness.step();
-    assert_eq!(harness.state().studio.candidates[0].nudge_frames, 1);
+    assert_eq!(harness.state().studio.candidates[0].edits.nudge_frames, 1);
 
     harness.get_by_label("export 1").click();
     harness.step();
@@ -115,7 +115,7 @@ fn open_generate_nudge_and_export() {
         "{:?}",
         restored.log
     );
-    assert_eq!(restored.candidates[0].nudge_frames, 1);
+    assert_eq!(restored.candidates[0].edits.nudge_frames, 1);
     assert_eq!(
         restored.candidates[0].rendered.audio,
         before.candidates[0].rendered.audio

@@ -16,7 +16,7 @@ use avsync_engine::verify::VerifierScore;
 use avsync_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use super::studio::{CandidateItem, Studio};
+use super::studio::{CandidateItem, Edits, Studio};
 
 /// Format version written into project files.
 const VERSION: u32 = 1;
@@ -27,12 +27,7 @@ struct SavedCandidate {
     name: String,
     seed: u64,
     range: (f64, f64),
-    keep: bool,
-    nudge_frames: i64,
-    gain_db: f64,
-    fade_in_s: f64,
-    fade_out_s: f64,
-    normalize: bool,
+    edits: Edits,
     rank: usize,
     id: usize,
     lineage: Lineage,
@@ -88,12 +83,7 @@ pub fn save(studio: &Studio, path: &Path) -> Result<()> {
             name: c.name.clone(),
             seed: c.seed,
             range: c.range,
-            keep: c.keep,
-            nudge_frames: c.nudge_frames,
-            gain_db: c.gain_db,
-            fade_in_s: c.fade_in_s,
-            fade_out_s: c.fade_out_s,
-            normalize: c.normalize,
+            edits: c.edits,
             rank: r.rank,
             id: r.id,
             lineage: r.lineage.clone(),
@@ -185,12 +175,7 @@ pub fn load(studio: &mut Studio, path: &Path) -> Result<LoadReport> {
             name: c.name,
             seed: c.seed,
             range: c.range,
-            keep: c.keep,
-            nudge_frames: c.nudge_frames,
-            gain_db: c.gain_db,
-            fade_in_s: c.fade_in_s,
-            fade_out_s: c.fade_out_s,
-            normalize: c.normalize,
+            edits: c.edits,
         });
     }
     studio.selected = file.selected.filter(|s| *s < studio.candidates.len());

@@ -43,6 +43,13 @@ pub struct CandidateItem {
     pub seed: u64,
     /// Range it covers.
     pub range: (f64, f64),
+    /// The user's edits.
+    pub edits: Edits,
+}
+
+/// Non-destructive edits of a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Edits {
     /// Kept for export as a stem.
     pub keep: bool,
     /// Shift in frames (positive = later).
@@ -57,16 +64,30 @@ pub struct CandidateItem {
     pub normalize: bool,
 }
 
+impl Default for Edits {
+    fn default() -> Self {
+        Self {
+            keep: true,
+            nudge_frames: 0,
+            gain_db: 0.0,
+            fade_in_s: 0.005,
+            fade_out_s: 0.005,
+            normalize: true,
+        }
+    }
+}
+
 impl CandidateItem {
     /// Delivery settings of this candidate.
     pub fn master(&self, sample_rate: u32) -> MasterSettings {
+        let e = &self.edits;
         MasterSettings {
             sample_rate,
-            loudness: self.normalize.then(LoudnessTarget::default),
-            gain_db: self.gain_db,
-            fade_in_s: self.fade_in_s,
-            fade_out_s: self.fade_out_s,
-            offset_frames: self.nudge_frames,
+            loudness: e.normalize.then(LoudnessTarget::default),
+            gain_db: e.gain_db,
+            fade_in_s: e.fade_in_s,
+            fade_out_s: e.fade_out_s,
+            offset_frames: e.nudge_frames,
         }
     }
 }
@@ -344,12 +365,7 @@ impl Studio {
                 rendered: c,
                 seed,
                 range,
-                keep: true,
-                nudge_frames: 0,
-                gain_db: 0.0,
-                fade_in_s: 0.005,
-                fade_out_s: 0.005,
-                normalize: true,
+                edits: Edits::default(),
             });
             if self.selected.is_none() {
                 self.selected = Some(self.candidates.len() - 1);

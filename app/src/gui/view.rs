@@ -216,8 +216,8 @@ impl StudioApp {
             .and_then(|i| self.studio.candidates.get(i).map(|c| (i, c)))
         {
             Some((i, c)) => {
-                let start = c.range.0 + c.nudge_frames as f64 / fps;
-                let gain = 10f32.powf(c.gain_db as f32 / 20.0);
+                let start = c.range.0 + c.edits.nudge_frames as f64 / fps;
+                let gain = 10f32.powf(c.edits.gain_db as f32 / 20.0);
                 self.audition.play(i, &c.rendered.audio, start, gain, from);
             }
             None => self.audition.play(usize::MAX, &[], 0.0, 0.0, from),
@@ -415,18 +415,18 @@ impl StudioApp {
                         r.on_hover_text(note);
                     }
                 }
-                ui.checkbox(&mut c.keep, format!("keep {}", i + 1));
+                ui.checkbox(&mut c.edits.keep, format!("keep {}", i + 1));
                 ui.horizontal(|ui| {
                     if ui.button(format!("nudge {} earlier", i + 1)).clicked() {
-                        c.nudge_frames -= 1;
+                        c.edits.nudge_frames -= 1;
                     }
-                    ui.label(format!("{:+} fr", c.nudge_frames));
+                    ui.label(format!("{:+} fr", c.edits.nudge_frames));
                     if ui.button(format!("nudge {} later", i + 1)).clicked() {
-                        c.nudge_frames += 1;
+                        c.edits.nudge_frames += 1;
                     }
                 });
-                ui.add(egui::Slider::new(&mut c.gain_db, -24.0..=12.0).text("gain dB"));
-                ui.checkbox(&mut c.normalize, "normalise to -23 LUFS");
+                ui.add(egui::Slider::new(&mut c.edits.gain_db, -24.0..=12.0).text("gain dB"));
+                ui.checkbox(&mut c.edits.normalize, "normalise to -23 LUFS");
                 if ui.button(format!("export {}", i + 1)).clicked() {
                     export = Some(i);
                 }
@@ -569,7 +569,7 @@ impl StudioApp {
             };
             let audio = &c.rendered.audio;
             let (a, b) = c.range;
-            let offset = c.nudge_frames as f64 / clip.rate.fps();
+            let offset = c.edits.nudge_frames as f64 / clip.rate.fps();
             let (x0, x1) = (x_of(a + offset), x_of(b + offset));
             let columns = ((x1 - x0).max(1.0)) as usize;
             let per = (audio.len() / columns.max(1)).max(1);
