@@ -83,6 +83,14 @@ fn open_generate_nudge_and_export() {
     assert_eq!(info.audio.len(), 1);
     assert!(info.video.is_some());
 
+    // All kept candidates as stems: discard the second, export the rest.
+    harness.get_by_label("keep 2").click();
+    harness.step();
+    harness.get_by_label("Export kept stems").click();
+    harness.step();
+    assert!(!harness.state().studio.candidates[1].edits.keep);
+    assert!(wav.is_file() && !dir.path().join("cfr_25_avsync_2.wav").exists());
+
     // A/B: select the second candidate, then the key switches back to the first.
     harness.get_by_label("#2 seed 0 rank 2").click();
     harness.step();

@@ -454,6 +454,27 @@ impl Studio {
         Ok(vec![wav, muxed.path])
     }
 
+    /// Use `preference` for the next generation (the model is reloaded on that device).
+    pub fn set_compute(&mut self, preference: ComputePreference) {
+        if preference != self.compute {
+            self.compute = preference;
+            self.generator = None;
+        }
+    }
+
+    /// Export every kept candidate as a WAV stem (and its muxed clip).
+    pub fn export_stems(&mut self) {
+        let kept: Vec<usize> = (0..self.candidates.len())
+            .filter(|&i| self.candidates[i].edits.keep)
+            .collect();
+        if kept.is_empty() {
+            self.error("no kept candidates to export");
+        }
+        for i in kept {
+            self.export(i);
+        }
+    }
+
     /// Save the session to `path` (or the project's path, or beside the clip).
     pub fn save_project(&mut self, path: Option<PathBuf>) {
         let path = path

@@ -4,10 +4,14 @@
 
 use std::path::PathBuf;
 
+use avsync_engine::device::ComputePreference;
+use avsync_engine::features::track::MotionTrack;
+use avsync_engine::media::WavFormat;
 use avsync_engine::schedule::SamplerKind;
 use eframe::egui::{
     self, Color32, ColorImage, Key, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2,
 };
+use std::sync::mpsc::Receiver;
 
 use super::audition::Audition;
 use super::frames::FrameServer;
@@ -32,6 +36,9 @@ pub struct StudioApp {
     pub previous: Option<usize>,
     frames: Option<FrameServer>,
     texture: Option<(u64, TextureHandle)>,
+    motion: Option<MotionTrack>,
+    motion_rx: Option<Receiver<Result<MotionTrack, String>>>,
+    spectrogram: Option<(usize, TextureHandle)>,
 }
 
 impl StudioApp {
@@ -46,6 +53,9 @@ impl StudioApp {
             previous: None,
             frames: None,
             texture: None,
+            motion: None,
+            motion_rx: None,
+            spectrogram: None,
         }
     }
 
@@ -57,6 +67,16 @@ impl StudioApp {
             let w = VIEW_WIDTH.min(v.width.max(2));
             let h =
                 ((u64::from(v.height) * u64::from(w) / u64::from(v.width.max(1))) as u32).max(2);
+            let duration = c.duration;
+            let (tx, rx) = std::sync::mpsc::channel();
+            let analysed = path.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(
+                    MotionTrack::analyse(&analysed, (0.0, duration), 4).map_err(|e| e.to_string()),
+                );
+            });
+            self.motion = None;
+            self.motion_rx = Some(rx);
             self.frames = Some(FrameServer::start(path, w, h));
             self.texture = None;
             self.audition.stop();
@@ -79,6 +99,21 @@ impl StudioApp {
     /// Draw one frame of the interface and handle its input.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.studio.poll();
+        if let Some(rx) = &self.motion_rx {
+            match rx.try_recv() {
+                Ok(Ok(track)) => {
+                    self.motion = Some(track);
+                    self.motion_rx = None;
+                }
+                Ok(Err(e)) => {
+                    self.studio.log.push(format!("error: motion analysis: {e}"));
+                    self.motion_rx = None;
+                }
+                Err(_) => ui
+                    .ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(100)),
+            }
+        }
         self.keyboard(ui);
         self.dropped_files(ui);
         if let Some(t) = self.audition.position() {
@@ -102,7 +137,11 @@ impl StudioApp {
         egui::Panel::top("menu").show(ui, |ui| self.menu(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status(ui));
         egui::Panel::left("prompt").min_size(260.0).show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| self.prompt_panel(ui));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                self.prompt_panel(ui);
+                ui.separator();
+                self.settings(ui);
+            });
         });
         egui::Panel::right("candidates")
             .min_size(260.0)
@@ -113,6 +152,7 @@ impl StudioApp {
             self.viewer(ui);
             self.transport(ui);
             self.timeline(ui);
+            self.spectrogram(ui);
         });
     }
 
@@ -239,11 +279,19 @@ impl StudioApp {
 
     fn menu(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
+            if ui.button("Open…").clicked()
+                && let Some(path) = rfd::FileDialog::new()
+                    .add_filter("video", &["mp4", "m4v", "mov", "mkv", "webm", "avi", "mxf"])
+                    .pick_file()
+            {
+                self.open_path = path.display().to_string();
+                self.open(path);
+            }
             let label = ui.label("Clip:");
             ui.add(
                 egui::TextEdit::singleline(&mut self.open_path)
                     .hint_text("path to a video (or drop one here)")
-                    .desired_width(360.0),
+                    .desired_width(300.0),
             )
             .labelled_by(label.id);
             if ui.button("Open").clicked() {
@@ -251,26 +299,32 @@ impl StudioApp {
                 self.open(path);
             }
             ui.separator();
-            let label = ui.label("Model:");
-            let r = ui
-                .add(egui::TextEdit::singleline(&mut self.model_path).desired_width(220.0))
-                .labelled_by(label.id);
-            if r.changed() {
-                self.studio.model_dir = PathBuf::from(self.model_path.trim());
-            }
             if ui.button("Save project").clicked() {
                 self.studio.save_project(None);
             }
-            if ui.button("Load project").clicked() {
-                let path = PathBuf::from(self.open_path.trim());
+            if ui.button("Save project as…").clicked()
+                && let Some(path) = rfd::FileDialog::new()
+                    .add_filter("AvSync project", &["avsync"])
+                    .save_file()
+            {
+                self.studio.save_project(Some(path));
+            }
+            if ui.button("Load project…").clicked()
+                && let Some(path) = rfd::FileDialog::new()
+                    .add_filter("AvSync project", &["avsync"])
+                    .pick_file()
+            {
                 self.studio.load_project(&path);
                 self.reload_picture();
             }
-            if self.studio.missing_clip.is_some() && ui.button("Relocate clip").clicked() {
-                let path = PathBuf::from(self.open_path.trim());
+            if self.studio.missing_clip.is_some()
+                && ui.button("Relocate clip…").clicked()
+                && let Some(path) = rfd::FileDialog::new().pick_file()
+            {
                 self.studio.relocate(&path);
                 self.reload_picture();
             }
+            ui.separator();
             let selected = self.studio.selected;
             if ui
                 .add_enabled(selected.is_some(), egui::Button::new("Export"))
@@ -279,6 +333,75 @@ impl StudioApp {
             {
                 self.studio.export(s);
             }
+            if ui.button("Export kept stems").clicked() {
+                self.studio.export_stems();
+            }
+        });
+    }
+
+    fn settings(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Settings").show(ui, |ui| {
+            let label = ui.label("Model directory");
+            let r = ui
+                .add(egui::TextEdit::singleline(&mut self.model_path))
+                .labelled_by(label.id);
+            if r.changed() {
+                self.studio.model_dir = PathBuf::from(self.model_path.trim());
+            }
+            if ui.button("Choose model…").clicked()
+                && let Some(dir) = rfd::FileDialog::new().pick_folder()
+            {
+                self.model_path = dir.display().to_string();
+                self.studio.model_dir = dir;
+            }
+            let compute = self.studio.compute;
+            egui::ComboBox::from_label("compute device")
+                .selected_text(format!("{compute:?}"))
+                .show_ui(ui, |ui| {
+                    for c in [
+                        ComputePreference::Auto,
+                        ComputePreference::Gpu,
+                        ComputePreference::Cpu,
+                    ] {
+                        if ui
+                            .selectable_label(compute == c, format!("{c:?}"))
+                            .clicked()
+                        {
+                            self.studio.set_compute(c);
+                        }
+                    }
+                });
+            let rate = self.studio.export_rate;
+            egui::ComboBox::from_label("export sample rate")
+                .selected_text(format!("{rate} Hz"))
+                .show_ui(ui, |ui| {
+                    for r in [48_000, 44_100, 16_000] {
+                        if ui.selectable_label(rate == r, format!("{r} Hz")).clicked() {
+                            self.studio.export_rate = r;
+                        }
+                    }
+                });
+            let format = self.studio.export_format;
+            egui::ComboBox::from_label("export format")
+                .selected_text(format!("{format:?}"))
+                .show_ui(ui, |ui| {
+                    for f in [WavFormat::Pcm24, WavFormat::Pcm16, WavFormat::Float32] {
+                        if ui.selectable_label(format == f, format!("{f:?}")).clicked() {
+                            self.studio.export_format = f;
+                        }
+                    }
+                });
+            if ui.button("Export folder…").clicked()
+                && let Some(dir) = rfd::FileDialog::new().pick_folder()
+            {
+                self.studio.export_dir = Some(dir);
+            }
+            let folder = self
+                .studio
+                .export_dir
+                .as_ref()
+                .map_or("beside the clip".to_string(), |d| d.display().to_string());
+            ui.label(format!("exports go {folder}"));
         });
     }
 
@@ -346,6 +469,16 @@ impl StudioApp {
         ui.text_edit_singleline(&mut s.reference_path)
             .labelled_by(label.id)
             .on_hover_text("an audio file (or drop one on the window)");
+        if ui.button("Choose reference…").clicked()
+            && let Some(p) = rfd::FileDialog::new()
+                .add_filter(
+                    "audio",
+                    &["wav", "flac", "mp3", "ogg", "opus", "m4a", "aac"],
+                )
+                .pick_file()
+        {
+            s.reference_path = p.display().to_string();
+        }
         let scales = &mut s.request.scales;
         ui.add(egui::Slider::new(&mut scales.video, 0.0..=2.0).text("video strength"));
         ui.add(egui::Slider::new(&mut scales.frames, 0.0..=2.0).text("frames strength"));
@@ -585,6 +718,22 @@ impl StudioApp {
                 );
             }
         }
+        // Motion energy of the picture, so hits can be lined up by eye.
+        if let Some(track) = &self.motion {
+            let peak = track.energy.iter().fold(1e-6f32, |m, v| m.max(*v));
+            let points: Vec<Pos2> = track
+                .times
+                .iter()
+                .zip(&track.energy)
+                .map(|(t, e)| {
+                    Pos2::new(x_of(*t), rect.bottom() - 2.0 - (e / peak) * (height - 4.0))
+                })
+                .collect();
+            painter.add(egui::Shape::line(
+                points,
+                Stroke::new(1.0, Color32::from_rgba_unmultiplied(240, 200, 60, 160)),
+            ));
+        }
         // Playhead.
         let x = x_of(self.studio.playhead);
         painter.line_segment(
@@ -597,6 +746,55 @@ impl StudioApp {
             self.audition.stop();
         }
     }
+}
+
+impl StudioApp {
+    /// The selected candidate's log-mel spectrogram, low frequencies at the bottom.
+    fn spectrogram(&mut self, ui: &mut egui::Ui) {
+        let Some(i) = self.studio.selected else {
+            return;
+        };
+        let Some(c) = self.studio.candidates.get(i) else {
+            return;
+        };
+        let mel = &c.rendered.mel;
+        if mel.n_frames == 0 || mel.n_mels == 0 {
+            return;
+        }
+        if self.spectrogram.as_ref().is_none_or(|(k, _)| *k != i) {
+            let (lo, hi) = mel
+                .data
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+            let span = (hi - lo).max(1e-6);
+            let mut pixels = Vec::with_capacity(mel.n_frames * mel.n_mels);
+            for m in (0..mel.n_mels).rev() {
+                for t in 0..mel.n_frames {
+                    let v = (mel.get(t, m).unwrap_or(lo) - lo) / span;
+                    pixels.push(heat(v));
+                }
+            }
+            let image = ColorImage::new([mel.n_frames, mel.n_mels], pixels);
+            let tex = ui
+                .ctx()
+                .load_texture("spectrogram", image, TextureOptions::LINEAR);
+            self.spectrogram = Some((i, tex));
+        }
+        if let Some((_, tex)) = &self.spectrogram {
+            ui.label(format!("Spectrogram of {} (log-mel, 0-8 kHz)", c.name));
+            let size = Vec2::new(ui.available_width(), 96.0);
+            ui.image((tex.id(), size));
+        }
+    }
+}
+
+/// A dark-to-bright colour ramp for spectrogram levels in [0, 1].
+fn heat(v: f32) -> Color32 {
+    let v = v.clamp(0.0, 1.0);
+    let r = (255.0 * (1.5 * v).min(1.0)) as u8;
+    let g = (255.0 * (1.5 * v - 0.5).clamp(0.0, 1.0)) as u8;
+    let b = (255.0 * (0.4 - v).max(0.0) * 1.5 + 255.0 * (3.0 * v - 2.0).clamp(0.0, 1.0)) as u8;
+    Color32::from_rgb(r, g, b)
 }
 
 impl eframe::App for StudioApp {
