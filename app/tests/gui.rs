@@ -68,6 +68,12 @@ fn open_generate_nudge_and_export() {
     assert_eq!(studio.candidates.len(), 2, "{:?}", studio.log);
     harness.step();
 
+    harness.get_by_label("Zoom in").click();
+    harness.step();
+    harness.get_by_label("Zoom in").click();
+    harness.step();
+    assert_eq!(harness.state().zoom, 4.0);
+
     harness.get_by_label("nudge 1 later").click();
     harness.step();
     assert_eq!(harness.state().studio.candidates[0].edits.nudge_frames, 1);
@@ -138,8 +144,16 @@ fn moved_clips_are_reported_and_relocated() {
     let clip = dir.path().join("scene.mp4");
     std::fs::copy(media("cfr_25.mp4"), &clip).unwrap();
     let mut studio = Studio::new();
+    studio.recent_file = Some(dir.path().join("config/recent.json"));
     studio.open(&clip);
     studio.range = (0.2, 0.8);
+    let mut other = Studio::new();
+    other.recent_file = studio.recent_file.clone();
+    other.load_recent();
+    assert_eq!(
+        other.recent, studio.recent,
+        "the recent list is kept on disk"
+    );
     let project = dir.path().join("scene.avsync");
     studio.save_project(Some(project.clone()));
     let moved = dir.path().join("moved.mp4");
@@ -151,6 +165,10 @@ fn moved_clips_are_reported_and_relocated() {
     assert_eq!(reopened.missing_clip.as_deref(), Some(clip.as_path()));
     assert!(reopened.last_message().unwrap().contains("relocate"));
     reopened.relocate(&moved);
+    assert_eq!(
+        reopened.recent.first(),
+        Some(&std::fs::canonicalize(&moved).unwrap())
+    );
     assert!(reopened.clip.is_some() && reopened.missing_clip.is_none());
     assert_eq!(reopened.range, (0.2, 0.8));
     std::fs::write(&project, "{ not json").unwrap();

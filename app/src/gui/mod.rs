@@ -23,10 +23,11 @@ pub fn run() -> anyhow::Result<()> {
         "AvSync Studio",
         options,
         Box::new(|_cc| {
-            Ok(Box::new(StudioApp::new(
-                Studio::new(),
-                audition::Audition::new(),
-            )))
+            let mut studio = Studio::new();
+            studio.recent_file = Studio::default_recent_file();
+            studio.load_recent();
+            studio.autosave_every = Some(std::time::Duration::from_secs(60));
+            Ok(Box::new(StudioApp::new(studio, audition::Audition::new())))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the editor window: {e}"))

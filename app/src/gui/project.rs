@@ -69,15 +69,18 @@ pub fn save(studio: &Studio, path: &Path) -> Result<()> {
     let mut candidates = Vec::with_capacity(studio.candidates.len());
     for (i, c) in studio.candidates.iter().enumerate() {
         let name = format!("candidate_{:03}_seed{}.wav", i + 1, c.seed);
-        let audio = AudioBuffer::new(SAMPLE_RATE, 1, c.rendered.audio.clone());
-        write_wav(
-            &dir.join(&name),
-            &audio,
-            &WavSpec {
-                format: WavFormat::Float32,
-                bext: None,
-            },
-        )?;
+        // Generated audio never changes, so a file written by an earlier save is kept.
+        if !dir.join(&name).is_file() {
+            let audio = AudioBuffer::new(SAMPLE_RATE, 1, c.rendered.audio.clone());
+            write_wav(
+                &dir.join(&name),
+                &audio,
+                &WavSpec {
+                    format: WavFormat::Float32,
+                    bext: None,
+                },
+            )?;
+        }
         let r = &c.rendered;
         candidates.push(SavedCandidate {
             name: c.name.clone(),

@@ -145,6 +145,13 @@ pub struct Studio {
     pub project_path: Option<PathBuf>,
     /// A project's clip that was not found, until relocated.
     pub missing_clip: Option<PathBuf>,
+    /// Recently opened clips, newest first.
+    pub recent: Vec<PathBuf>,
+    /// Where the recent list is kept (`None`: not kept, as in tests).
+    pub recent_file: Option<PathBuf>,
+    /// Save the project this often while it has a path (`None`: never).
+    pub autosave_every: Option<std::time::Duration>,
+    last_autosave: std::time::Instant,
     generator: Option<(PathBuf, Arc<Mutex<Generator>>)>,
     generations: u64,
 }
@@ -185,6 +192,10 @@ impl Studio {
             export_dir: None,
             project_path: None,
             missing_clip: None,
+            recent: Vec::new(),
+            recent_file: None,
+            autosave_every: None,
+            last_autosave: std::time::Instant::now(),
             generator: None,
             generations: 0,
         }
@@ -224,6 +235,7 @@ impl Studio {
                     duration: v.duration_s,
                 });
                 self.info(format!("opened {}", path.display()));
+                self.remember(path);
             }
             Err(e) => self.error(e),
         }
@@ -452,6 +464,62 @@ impl Studio {
         avsync_engine::media::output::ensure_not_source(&video, &[&clip.path])?;
         let muxed = mux_candidate(&clip.path, &audio, c.range.0, &video)?;
         Ok(vec![wav, muxed.path])
+    }
+
+    /// The per-user file of recent clips (`$XDG_CONFIG_HOME/avsync/recent.json`).
+    pub fn default_recent_file() -> Option<PathBuf> {
+        std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+            .map(|d| d.join("avsync").join("recent.json"))
+    }
+
+    /// Read the recent list from `recent_file` (a missing or bad file is an empty list).
+    pub fn load_recent(&mut self) {
+        self.recent = self
+            .recent_file
+            .as_ref()
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+    }
+
+    fn remember(&mut self, path: &Path) {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.recent.retain(|p| *p != path);
+        self.recent.insert(0, path);
+        self.recent.truncate(10);
+        if let Some(file) = &self.recent_file {
+            let saved = file
+                .parent()
+                .map(std::fs::create_dir_all)
+                .transpose()
+                .ok()
+                .and_then(|_| serde_json::to_vec_pretty(&self.recent).ok())
+                .map(|json| {
+                    avsync_engine::media::output::write_atomic(file, |w| w.write_all(&json))
+                });
+            if let Some(Err(e)) = saved {
+                self.log
+                    .push(format!("error: cannot keep the recent files: {e}"));
+            }
+        }
+    }
+
+    /// Save the project if it has a path and the autosave interval has passed.
+    pub fn autosave(&mut self) {
+        let Some(every) = self.autosave_every else {
+            return;
+        };
+        if self.busy() || self.last_autosave.elapsed() < every {
+            return;
+        }
+        self.last_autosave = std::time::Instant::now();
+        if let Some(path) = self.project_path.clone()
+            && let Err(e) = super::project::save(self, &path)
+        {
+            self.error(format!("autosave: {e}"));
+        }
     }
 
     /// Use `preference` for the next generation (the model is reloaded on that device).

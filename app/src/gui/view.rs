@@ -34,6 +34,8 @@ pub struct StudioApp {
     pub loop_range: bool,
     /// The candidate A/B switches back to.
     pub previous: Option<usize>,
+    /// Timeline zoom (1 = the whole clip).
+    pub zoom: f64,
     frames: Option<FrameServer>,
     texture: Option<(u64, TextureHandle)>,
     motion: Option<MotionTrack>,
@@ -51,6 +53,7 @@ impl StudioApp {
             audition,
             loop_range: false,
             previous: None,
+            zoom: 1.0,
             frames: None,
             texture: None,
             motion: None,
@@ -99,6 +102,7 @@ impl StudioApp {
     /// Draw one frame of the interface and handle its input.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.studio.poll();
+        self.studio.autosave();
         if let Some(rx) = &self.motion_rx {
             match rx.try_recv() {
                 Ok(Ok(track)) => {
@@ -286,6 +290,23 @@ impl StudioApp {
             {
                 self.open_path = path.display().to_string();
                 self.open(path);
+            }
+            let mut chosen = None;
+            egui::ComboBox::from_label("Recent")
+                .selected_text("")
+                .show_ui(ui, |ui| {
+                    for p in &self.studio.recent {
+                        if ui
+                            .selectable_label(false, p.display().to_string())
+                            .clicked()
+                        {
+                            chosen = Some(p.clone());
+                        }
+                    }
+                });
+            if let Some(p) = chosen {
+                self.open_path = p.display().to_string();
+                self.open(p);
             }
             let label = ui.label("Clip:");
             ui.add(
@@ -663,6 +684,19 @@ impl StudioApp {
             return;
         };
         let duration = clip.duration.max(1e-3);
+        let fps = clip.rate.fps();
+        ui.horizontal(|ui| {
+            if ui.button("Zoom in").clicked() {
+                self.zoom = (self.zoom * 2.0).min(256.0);
+            }
+            if ui.button("Zoom out").clicked() {
+                self.zoom = (self.zoom / 2.0).max(1.0);
+            }
+            ui.label(format!("x{:.0}", self.zoom));
+        });
+        // The visible span follows the playhead when zoomed in.
+        let span = duration / self.zoom;
+        let start = (self.studio.playhead - span / 2.0).clamp(0.0, duration - span);
         let lanes = self.studio.candidates.len();
         let height = 24.0 + 36.0 * lanes as f32;
         let (rect, response) = ui.allocate_exact_size(
@@ -670,7 +704,8 @@ impl StudioApp {
             Sense::click_and_drag(),
         );
         let painter = ui.painter_at(rect);
-        let x_of = |t: f64| rect.left() + (t / duration) as f32 * rect.width();
+        let x_of = |t: f64| rect.left() + ((t - start) / span) as f32 * rect.width();
+        let t_of = |x: f32| start + f64::from((x - rect.left()) / rect.width()) * span;
         painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
         // In/out range.
         let (a, b) = self.studio.range;
@@ -682,33 +717,49 @@ impl StudioApp {
             0.0,
             Color32::from_rgba_unmultiplied(80, 140, 220, 60),
         );
-        // Ruler: a tick per second.
+        // Ruler: seconds, and frames once they are far enough apart to read.
         let stroke = Stroke::new(1.0, ui.visuals().weak_text_color());
-        for s in 0..=duration.floor() as usize {
-            let x = x_of(s as f64);
+        let frame_px = rect.width() as f64 / (span * fps);
+        let (step, tall) = if frame_px >= 6.0 {
+            (1.0 / fps, (fps.round() as usize).max(1))
+        } else {
+            (1.0, 1)
+        };
+        let first = (start / step).floor() as usize;
+        let last = ((start + span) / step).ceil() as usize;
+        for k in first..=last {
+            let x = x_of(k as f64 * step);
+            let h = if k % tall == 0 { 10.0 } else { 4.0 };
             painter.line_segment(
-                [Pos2::new(x, rect.top()), Pos2::new(x, rect.top() + 8.0)],
+                [Pos2::new(x, rect.top()), Pos2::new(x, rect.top() + h)],
                 stroke,
             );
         }
-        // One lane per candidate: its waveform envelope.
+        // One lane per candidate: its peak envelope per pixel column.
+        let columns = rect.width().max(1.0) as usize;
+        let per_column = span / columns as f64;
         for (i, c) in self.studio.candidates.iter().enumerate() {
-            let top = rect.top() + 24.0 + 36.0 * i as f32;
-            let mid = top + 16.0;
+            let mid = rect.top() + 40.0 + 36.0 * i as f32;
             let colour = if self.studio.selected == Some(i) {
                 Color32::from_rgb(120, 200, 120)
             } else {
                 Color32::from_rgb(110, 150, 110)
             };
             let audio = &c.rendered.audio;
-            let (a, b) = c.range;
-            let offset = c.edits.nudge_frames as f64 / clip.rate.fps();
-            let (x0, x1) = (x_of(a + offset), x_of(b + offset));
-            let columns = ((x1 - x0).max(1.0)) as usize;
-            let per = (audio.len() / columns.max(1)).max(1);
-            for (k, chunk) in audio.chunks(per).enumerate() {
-                let peak = chunk.iter().fold(0f32, |m, v| m.max(v.abs())).min(1.0);
-                let x = x0 + k as f32;
+            let begin = c.range.0 + c.edits.nudge_frames as f64 / fps;
+            for col in 0..columns {
+                let x = rect.left() + col as f32;
+                let t = t_of(x) - begin;
+                let i0 = (t * 16_000.0).floor();
+                let i1 = ((t + per_column) * 16_000.0).ceil();
+                if i1 <= 0.0 || i0 >= audio.len() as f64 {
+                    continue;
+                }
+                let (i0, i1) = (i0.max(0.0) as usize, (i1 as usize).min(audio.len()));
+                let peak = audio[i0..i1.max(i0 + 1).min(audio.len())]
+                    .iter()
+                    .fold(0f32, |m, v| m.max(v.abs()))
+                    .min(1.0);
                 painter.line_segment(
                     [
                         Pos2::new(x, mid - 15.0 * peak),
@@ -725,6 +776,7 @@ impl StudioApp {
                 .times
                 .iter()
                 .zip(&track.energy)
+                .filter(|(t, _)| **t >= start - 1.0 && **t <= start + span + 1.0)
                 .map(|(t, e)| {
                     Pos2::new(x_of(*t), rect.bottom() - 2.0 - (e / peak) * (height - 4.0))
                 })
@@ -741,8 +793,7 @@ impl StudioApp {
             Stroke::new(2.0, Color32::from_rgb(230, 80, 60)),
         );
         if let Some(p) = response.interact_pointer_pos() {
-            let t = f64::from((p.x - rect.left()) / rect.width()) * duration;
-            self.studio.playhead = t.clamp(0.0, duration);
+            self.studio.playhead = t_of(p.x).clamp(0.0, duration);
             self.audition.stop();
         }
     }
