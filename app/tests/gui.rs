@@ -43,6 +43,16 @@ fn open_generate_nudge_and_export() {
         .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
     harness.step();
 
+    // The thumbnail strip arrives from its background thread.
+    for _ in 0..500 {
+        harness.step();
+        if harness.state().thumbnail_count() > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(harness.state().thumbnail_count(), 24);
+
     // Frame stepping from the keyboard.
     harness.key_press(eframe::egui::Key::ArrowRight);
     harness.step();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use avsync_engine::device::ComputePreference;
 use avsync_engine::features::track::MotionTrack;
-use avsync_engine::media::WavFormat;
+use avsync_engine::media::{RgbFrame, VideoReader, WavFormat, uniform_times};
 use avsync_engine::schedule::SamplerKind;
 use eframe::egui::{
     self, Color32, ColorImage, Key, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2,
@@ -19,6 +19,11 @@ use super::studio::Studio;
 
 /// Picture size the viewer decodes at (the display scales it).
 const VIEW_WIDTH: u32 = 640;
+/// Thumbnails in the timeline's strip, and their width.
+const THUMBNAILS: usize = 24;
+const THUMB_WIDTH: u32 = 96;
+/// Height of the thumbnail strip in points.
+const STRIP_HEIGHT: f32 = 40.0;
 
 /// The editor window's state.
 pub struct StudioApp {
@@ -40,6 +45,8 @@ pub struct StudioApp {
     texture: Option<(u64, TextureHandle)>,
     motion: Option<MotionTrack>,
     motion_rx: Option<Receiver<Result<MotionTrack, String>>>,
+    thumbnails: Vec<(f64, TextureHandle)>,
+    thumbnails_rx: Option<Receiver<Result<Vec<RgbFrame>, String>>>,
     spectrogram: Option<(usize, TextureHandle)>,
 }
 
@@ -58,6 +65,8 @@ impl StudioApp {
             texture: None,
             motion: None,
             motion_rx: None,
+            thumbnails: Vec::new(),
+            thumbnails_rx: None,
             spectrogram: None,
         }
     }
@@ -80,10 +89,28 @@ impl StudioApp {
             });
             self.motion = None;
             self.motion_rx = Some(rx);
+            let (tx, rx) = std::sync::mpsc::channel();
+            let strip = path.clone();
+            let th = ((u64::from(THUMB_WIDTH) * u64::from(v.height) / u64::from(v.width.max(1)))
+                as u32)
+                .max(2);
+            std::thread::spawn(move || {
+                let frames = VideoReader::open(&strip).and_then(|mut r| {
+                    r.frames_at(&uniform_times(0.0, duration, THUMBNAILS), THUMB_WIDTH, th)
+                });
+                let _ = tx.send(frames.map_err(|e| e.to_string()));
+            });
+            self.thumbnails.clear();
+            self.thumbnails_rx = Some(rx);
             self.frames = Some(FrameServer::start(path, w, h));
             self.texture = None;
             self.audition.stop();
         }
+    }
+
+    /// Thumbnails in the timeline's strip so far.
+    pub fn thumbnail_count(&self) -> usize {
+        self.thumbnails.len()
     }
 
     /// Restart the picture decoder after the clip changed under the editor.
@@ -103,6 +130,32 @@ impl StudioApp {
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.studio.poll();
         self.studio.autosave();
+        if let Some(rx) = &self.thumbnails_rx
+            && let Ok(result) = rx.try_recv()
+        {
+            self.thumbnails_rx = None;
+            match result {
+                Ok(frames) => {
+                    self.thumbnails = frames
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, f)| {
+                            let image = ColorImage::from_rgb(
+                                [f.width as usize, f.height as usize],
+                                &f.data,
+                            );
+                            let tex = ui.ctx().load_texture(
+                                format!("thumbnail{k}"),
+                                image,
+                                TextureOptions::LINEAR,
+                            );
+                            (f.pts_s, tex)
+                        })
+                        .collect();
+                }
+                Err(e) => self.studio.log.push(format!("error: thumbnails: {e}")),
+            }
+        }
         if let Some(rx) = &self.motion_rx {
             match rx.try_recv() {
                 Ok(Ok(track)) => {
@@ -698,7 +751,12 @@ impl StudioApp {
         let span = duration / self.zoom;
         let start = (self.studio.playhead - span / 2.0).clamp(0.0, duration - span);
         let lanes = self.studio.candidates.len();
-        let height = 24.0 + 36.0 * lanes as f32;
+        let strip = if self.thumbnails.is_empty() {
+            0.0
+        } else {
+            STRIP_HEIGHT
+        };
+        let height = 24.0 + strip + 36.0 * lanes as f32;
         let (rect, response) = ui.allocate_exact_size(
             Vec2::new(ui.available_width(), height),
             Sense::click_and_drag(),
@@ -735,11 +793,27 @@ impl StudioApp {
                 stroke,
             );
         }
+        // Thumbnail strip: each picture from its time to the next one's.
+        for (k, (t, tex)) in self.thumbnails.iter().enumerate() {
+            let next = self.thumbnails.get(k + 1).map_or(duration, |(n, _)| *n);
+            let r = Rect::from_min_max(
+                Pos2::new(x_of(*t), rect.top() + 22.0),
+                Pos2::new(x_of(next), rect.top() + 22.0 + STRIP_HEIGHT - 2.0),
+            );
+            if r.right() >= rect.left() && r.left() <= rect.right() {
+                painter.image(
+                    tex.id(),
+                    r,
+                    Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                    Color32::WHITE,
+                );
+            }
+        }
         // One lane per candidate: its peak envelope per pixel column.
         let columns = rect.width().max(1.0) as usize;
         let per_column = span / columns as f64;
         for (i, c) in self.studio.candidates.iter().enumerate() {
-            let mid = rect.top() + 40.0 + 36.0 * i as f32;
+            let mid = rect.top() + 40.0 + strip + 36.0 * i as f32;
             let colour = if self.studio.selected == Some(i) {
                 Color32::from_rgb(120, 200, 120)
             } else {
