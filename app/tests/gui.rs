@@ -53,6 +53,19 @@ fn open_generate_nudge_and_export() {
     }
     assert_eq!(harness.state().thumbnail_count(), 24);
 
+    // A reference sound shows its waveform.
+    harness.state_mut().studio.reference_path = media("tone.wav").display().to_string();
+    for _ in 0..500 {
+        harness.step();
+        if harness.state().has_reference_waveform() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(harness.state().has_reference_waveform());
+    harness.state_mut().studio.reference_path.clear();
+    harness.step();
+
     // Frame stepping from the keyboard.
     harness.key_press(eframe::egui::Key::ArrowRight);
     harness.step();

@@ -119,6 +119,8 @@ pub struct Studio {
     pub seed_locked: bool,
     /// Reference-sound path as typed.
     pub reference_path: String,
+    /// EnCodec codebooks of the reference (1, 2, 4 or 8).
+    pub reference_codebooks: usize,
     /// Candidates, best first within each generation.
     pub candidates: Vec<CandidateItem>,
     /// Selected candidate.
@@ -179,6 +181,7 @@ impl Studio {
             },
             seed_locked: false,
             reference_path: String::new(),
+            reference_codebooks: 4,
             candidates: Vec::new(),
             selected: None,
             job: None,
@@ -279,7 +282,7 @@ impl Studio {
         request.end_s = Some(self.range.1.min(clip.duration));
         request.reference = (!self.reference_path.trim().is_empty()).then(|| ReferenceSound {
             path: PathBuf::from(self.reference_path.trim()),
-            codebooks: self.request.reference.as_ref().map_or(4, |r| r.codebooks),
+            codebooks: self.reference_codebooks,
         });
         if !self.seed_locked && self.generations > 0 {
             request.seed = self.request.seed.wrapping_add(1_000);

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use avsync_engine::device::ComputePreference;
 use avsync_engine::features::track::MotionTrack;
-use avsync_engine::media::{RgbFrame, VideoReader, WavFormat, uniform_times};
+use avsync_engine::media::{
+    DecodeOptions, RgbFrame, VideoReader, WavFormat, decode_audio, uniform_times,
+};
 use avsync_engine::schedule::SamplerKind;
 use eframe::egui::{
     self, Color32, ColorImage, Key, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2,
@@ -16,6 +18,9 @@ use std::sync::mpsc::Receiver;
 use super::audition::Audition;
 use super::frames::FrameServer;
 use super::studio::Studio;
+
+/// Peaks of a decoded sound, or why it could not be read.
+type PeaksResult = Result<Vec<f32>, String>;
 
 /// Picture size the viewer decodes at (the display scales it).
 const VIEW_WIDTH: u32 = 640;
@@ -46,6 +51,8 @@ pub struct StudioApp {
     motion: Option<MotionTrack>,
     motion_rx: Option<Receiver<Result<MotionTrack, String>>>,
     thumbnails: Vec<(f64, TextureHandle)>,
+    /// Reference path shown, its peaks, and the decoding in flight.
+    reference: (String, Vec<f32>, Option<Receiver<PeaksResult>>),
     thumbnails_rx: Option<Receiver<Result<Vec<RgbFrame>, String>>>,
     spectrogram: Option<(usize, TextureHandle)>,
 }
@@ -66,6 +73,7 @@ impl StudioApp {
             motion: None,
             motion_rx: None,
             thumbnails: Vec::new(),
+            reference: (String::new(), Vec::new(), None),
             thumbnails_rx: None,
             spectrogram: None,
         }
@@ -106,6 +114,78 @@ impl StudioApp {
             self.texture = None;
             self.audition.stop();
         }
+    }
+
+    /// The reference sound's waveform under its field, decoded in the background when the
+    /// path changes.
+    fn reference_waveform(&mut self, ui: &mut egui::Ui) {
+        let path = self.studio.reference_path.trim().to_string();
+        if path != self.reference.0 {
+            self.reference = (path.clone(), Vec::new(), None);
+            if !path.is_empty() {
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let peaks = decode_audio(
+                        std::path::Path::new(&path),
+                        &DecodeOptions {
+                            max_duration_s: 600.0,
+                            ..DecodeOptions::to(8_000, 1)
+                        },
+                    )
+                    .map(|a| {
+                        let per = (a.samples.len() / 240).max(1);
+                        a.samples
+                            .chunks(per)
+                            .map(|c| c.iter().fold(0f32, |m, v| m.max(v.abs())))
+                            .collect()
+                    })
+                    .map_err(|e| e.to_string());
+                    let _ = tx.send(peaks);
+                });
+                self.reference.2 = Some(rx);
+            }
+        }
+        if let Some(rx) = &self.reference.2 {
+            match rx.try_recv() {
+                Ok(Ok(peaks)) => {
+                    self.reference.1 = peaks;
+                    self.reference.2 = None;
+                }
+                Ok(Err(e)) => {
+                    self.studio.log.push(format!("error: {e}"));
+                    self.reference.2 = None;
+                }
+                Err(_) => ui
+                    .ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(50)),
+            }
+        }
+        let peaks = &self.reference.1;
+        if peaks.is_empty() {
+            return;
+        }
+        let (rect, _) =
+            ui.allocate_exact_size(Vec2::new(ui.available_width(), 32.0), Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        let top = peaks.iter().fold(1e-6f32, |m, v| m.max(*v));
+        let step = rect.width() / peaks.len() as f32;
+        for (k, p) in peaks.iter().enumerate() {
+            let x = rect.left() + k as f32 * step;
+            let h = 14.0 * p / top;
+            painter.line_segment(
+                [
+                    Pos2::new(x, rect.center().y - h),
+                    Pos2::new(x, rect.center().y + h),
+                ],
+                Stroke::new(1.0, Color32::from_rgb(120, 170, 220)),
+            );
+        }
+    }
+
+    /// Whether the reference sound's waveform is shown.
+    pub fn has_reference_waveform(&self) -> bool {
+        !self.reference.1.is_empty()
     }
 
     /// Thumbnails in the timeline's strip so far.
@@ -553,6 +633,18 @@ impl StudioApp {
         {
             s.reference_path = p.display().to_string();
         }
+        let codebooks = s.reference_codebooks;
+        egui::ComboBox::from_label("codebooks")
+            .selected_text(codebooks.to_string())
+            .show_ui(ui, |ui| {
+                for k in [1, 2, 4, 8] {
+                    if ui.selectable_label(codebooks == k, k.to_string()).clicked() {
+                        s.reference_codebooks = k;
+                    }
+                }
+            });
+        self.reference_waveform(ui);
+        let s = &mut self.studio;
         let scales = &mut s.request.scales;
         ui.add(egui::Slider::new(&mut scales.video, 0.0..=2.0).text("video strength"));
         ui.add(egui::Slider::new(&mut scales.frames, 0.0..=2.0).text("frames strength"));
