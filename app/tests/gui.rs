@@ -111,6 +111,12 @@ fn open_generate_nudge_and_export() {
     let info = probe(&mp4).unwrap();
     assert_eq!(info.audio.len(), 1);
     assert!(info.video.is_some());
+    // The same candidate into a MOV (24-bit PCM).
+    harness.state_mut().studio.export_container = Some("mov".into());
+    harness.get_by_label("export 1").click();
+    harness.step();
+    let mov = probe(&dir.path().join("cfr_25_avsync_1.mov")).unwrap();
+    assert_eq!(mov.audio[0].codec, "pcm_s24le");
 
     // All kept candidates as stems: discard the second, export the rest.
     harness.get_by_label("keep 2").click();

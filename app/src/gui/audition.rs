@@ -7,7 +7,7 @@ use std::num::NonZero;
 use std::time::Instant;
 
 use rodio::buffer::SamplesBuffer;
-use rodio::{DeviceSinkBuilder, MixerDeviceSink, Player};
+use rodio::{DeviceSinkBuilder, DeviceTrait, MixerDeviceSink, Player};
 
 /// Rate of the candidates' audio.
 const RATE: u32 = 16_000;
@@ -44,6 +44,35 @@ impl Audition {
             sink: DeviceSinkBuilder::open_default_sink().map_err(|e| e.to_string()),
             playing: None,
         }
+    }
+
+    /// The names of the sound outputs, for the settings.
+    pub fn output_names() -> Vec<String> {
+        use rodio::cpal::traits::HostTrait;
+        rodio::cpal::default_host()
+            .output_devices()
+            .map(|devices| {
+                devices
+                    .filter_map(|d| d.description().ok().map(|x| x.name().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Play through the output named `name` from now on.
+    pub fn use_output(&mut self, name: &str) {
+        use rodio::cpal::traits::HostTrait;
+        self.stop();
+        let device = rodio::cpal::default_host()
+            .output_devices()
+            .ok()
+            .and_then(|mut ds| ds.find(|d| d.description().is_ok_and(|x| x.name() == name)));
+        self.sink = match device {
+            Some(d) => DeviceSinkBuilder::from_device(d)
+                .and_then(|b| b.open_stream())
+                .map_err(|e| e.to_string()),
+            None => Err(format!("no sound output named {name}")),
+        };
     }
 
     /// Without a device (tests).

@@ -141,6 +141,8 @@ pub struct Studio {
     pub export_rate: u32,
     /// Export WAV format.
     pub export_format: WavFormat,
+    /// Container of the exported video (`mp4`, `mov`, `mkv`); `None` follows the clip.
+    pub export_container: Option<String>,
     /// Folder exports go to; `None` exports beside the clip.
     pub export_dir: Option<PathBuf>,
     /// Where the project is saved.
@@ -192,6 +194,7 @@ impl Studio {
             log: Vec::new(),
             export_rate: 48_000,
             export_format: WavFormat::Pcm24,
+            export_container: None,
             export_dir: None,
             project_path: None,
             missing_clip: None,
@@ -457,12 +460,13 @@ impl Studio {
             &wav,
         )?
         .path;
-        let ext = clip
-            .path
-            .extension()
-            .map(|e| e.to_string_lossy().to_lowercase())
-            .filter(|e| matches!(e.as_str(), "mp4" | "m4v" | "mov" | "mkv"))
-            .unwrap_or_else(|| "mp4".into());
+        let ext = self.export_container.clone().unwrap_or_else(|| {
+            clip.path
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .filter(|e| matches!(e.as_str(), "mp4" | "m4v" | "mov" | "mkv"))
+                .unwrap_or_else(|| "mp4".into())
+        });
         let video = dir.join(format!("{stem}_avsync_{}.{ext}", index + 1));
         avsync_engine::media::output::ensure_not_source(&video, &[&clip.path])?;
         let muxed = mux_candidate(&clip.path, &audio, c.range.0, &video)?;

@@ -46,6 +46,7 @@ pub struct StudioApp {
     pub previous: Option<usize>,
     /// Timeline zoom (1 = the whole clip).
     pub zoom: f64,
+    outputs: Vec<String>,
     frames: Option<FrameServer>,
     texture: Option<(u64, TextureHandle)>,
     motion: Option<MotionTrack>,
@@ -68,6 +69,7 @@ impl StudioApp {
             loop_range: false,
             previous: None,
             zoom: 1.0,
+            outputs: Vec::new(),
             frames: None,
             texture: None,
             motion: None,
@@ -545,6 +547,32 @@ impl StudioApp {
                         }
                     }
                 });
+            let container = self.studio.export_container.clone();
+            egui::ComboBox::from_label("export video")
+                .selected_text(container.as_deref().unwrap_or("like the clip"))
+                .show_ui(ui, |ui| {
+                    for c in [None, Some("mp4"), Some("mov"), Some("mkv")] {
+                        let name = c.unwrap_or("like the clip");
+                        if ui
+                            .selectable_label(container.as_deref() == c, name)
+                            .clicked()
+                        {
+                            self.studio.export_container = c.map(str::to_string);
+                        }
+                    }
+                });
+            if ui.button("Sound outputs…").clicked() {
+                self.outputs = Audition::output_names();
+            }
+            let mut chosen = None;
+            for name in &self.outputs {
+                if ui.button(format!("play through {name}")).clicked() {
+                    chosen = Some(name.clone());
+                }
+            }
+            if let Some(name) = chosen {
+                self.audition.use_output(&name);
+            }
             if ui.button("Export folder…").clicked()
                 && let Some(dir) = rfd::FileDialog::new().pick_folder()
             {
