@@ -401,3 +401,25 @@ fn outputs_are_atomic_and_sources_untouched() {
     );
     assert_eq!(listing(dir.path()), vec!["clip.mp4".to_string()]);
 }
+
+#[test]
+fn seeking_past_a_keyframe_gives_a_whole_picture() {
+    // The bundled clip has keyframes at 0, 3.8 and 7.25 s; a seek to 4 s must decode from
+    // the keyframe at 3.8 s, never from the frame the demuxer lands on.
+    let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/cockatoo.mp4");
+    let mut fresh = avsync_engine::media::VideoReader::open(&clip).unwrap();
+    let sought = fresh.frame_at(4.0, 64, 36).unwrap();
+    let mut sequential = avsync_engine::media::VideoReader::open(&clip).unwrap();
+    let times: Vec<f64> = (0..=80).map(|k| f64::from(k) * 0.05).collect();
+    let along = sequential.frames_at(&times, 64, 36).unwrap();
+    let reference = along.last().unwrap();
+    assert_eq!(sought.pts_s, reference.pts_s);
+    let diff = sought
+        .data
+        .iter()
+        .zip(&reference.data)
+        .map(|(a, b)| (i32::from(*a) - i32::from(*b)).abs())
+        .max()
+        .unwrap();
+    assert!(diff <= 2, "the sought picture differs by {diff} levels");
+}

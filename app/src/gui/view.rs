@@ -940,6 +940,8 @@ impl StudioApp {
                 Color32::from_rgb(110, 150, 110)
             };
             let audio = &c.rendered.audio;
+            // Each lane is drawn to its own peak, so quiet candidates stay readable.
+            let top = audio.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
             let begin = c.range.0 + c.edits.nudge_frames as f64 / fps;
             for col in 0..columns {
                 let x = rect.left() + col as f32;
@@ -953,7 +955,7 @@ impl StudioApp {
                 let peak = audio[i0..i1.max(i0 + 1).min(audio.len())]
                     .iter()
                     .fold(0f32, |m, v| m.max(v.abs()))
-                    .min(1.0);
+                    / top;
                 painter.line_segment(
                     [
                         Pos2::new(x, mid - 15.0 * peak),

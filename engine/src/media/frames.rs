@@ -74,8 +74,10 @@ impl VideoReader {
         let rotation_deg = super::probe::rotation_of(&stream);
         let mut ctx = codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| Error::media(path, describe(e)))?;
+        // Slice threads, not frame threads: with frame threads the decoder's report of a
+        // damaged picture (used to refuse a bad starting keyframe) depends on timing.
         ctx.set_threading(codec::threading::Config {
-            kind: codec::threading::Type::Frame,
+            kind: codec::threading::Type::Slice,
             count: 0,
             ..Default::default()
         });
@@ -165,19 +167,67 @@ impl VideoReader {
         Ok(out)
     }
 
+    /// Position the decoder so that the next frames decoded lead up to `t_s`. Demuxers may
+    /// land on a frame that is not a keyframe, and decoding from there gives broken pictures
+    /// until the next keyframe, so decoding starts at the first keyframe packet found; when
+    /// that lies after `t_s`, the seek backs off further (1, 3, 10, 30 s, then the start).
     fn seek(&mut self, t_s: f64) -> Result<()> {
         self.held_pts = None;
         self.ahead_pts = None;
         self.eof = false;
         let origin_s = seconds(self.origin, self.time_base);
-        let ts = ((t_s + origin_s) * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
-        // Seeking to the very start is done too: the reader may be anywhere.
+        for back in [0.0, 1.0, 3.0, 10.0, 30.0, f64::INFINITY] {
+            let target = (t_s - back).max(0.0);
+            let ts = ((target + origin_s) * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
+            // Seeking to the very start is done too: the reader may be anywhere.
+            self.input
+                .seek(ts, ..ts)
+                .or_else(|_| self.input.seek(i64::MIN, ..))
+                .map_err(|e| Error::media(&self.path, format!("cannot seek: {}", describe(e))))?;
+            self.decoder.flush();
+            match self.first_key_packet() {
+                Some(packet) => {
+                    let at = packet
+                        .pts()
+                        .or(packet.dts())
+                        .map(|p| seconds(p - self.origin, self.time_base));
+                    if target <= 0.0 || at.is_none_or(|a| a <= t_s + TIME_EPS_S) {
+                        let _ = self.decoder.send_packet(&packet);
+                        // A keyframe flag the decoder cannot start from (the first picture
+                        // comes out damaged) is not a place to start either.
+                        self.ahead_pts = self.decode_next()?;
+                        self.eof = self.ahead_pts.is_none();
+                        if target <= 0.0 || !damaged(&self.ahead) {
+                            return Ok(());
+                        }
+                        self.ahead_pts = None;
+                        self.eof = false;
+                    }
+                }
+                None if target <= 0.0 => break,
+                None => {}
+            }
+        }
+        // No keyframe flags at all: decode from the start as the packets come.
         self.input
-            .seek(ts, ..ts)
-            .or_else(|_| self.input.seek(i64::MIN, ..))
+            .seek(i64::MIN, ..)
             .map_err(|e| Error::media(&self.path, format!("cannot seek: {}", describe(e))))?;
         self.decoder.flush();
         Ok(())
+    }
+
+    /// The next keyframe packet of the video stream, skipping what comes before it.
+    fn first_key_packet(&mut self) -> Option<Packet> {
+        let mut packet = Packet::empty();
+        loop {
+            match packet.read(&mut self.input) {
+                Ok(()) if packet.stream() == self.stream_index && packet.is_key() => {
+                    return Some(packet);
+                }
+                Ok(()) => {}
+                Err(_) => return None,
+            }
+        }
     }
 
     /// Consume decoded frames until the next one would be later than `t_s`.
@@ -317,6 +367,16 @@ fn rotate_rgb(src: &[u8], w: usize, h: usize, deg: u32) -> Vec<u8> {
         }
     }
     dst
+}
+
+/// Whether the decoder reported errors in `frame` (concealed macroblocks, missing references).
+fn damaged(frame: &frame::Video) -> bool {
+    // SAFETY: reading two plain fields of a valid, decoded AVFrame.
+    let (errors, flags) = unsafe {
+        let f = frame.as_ptr();
+        ((*f).decode_error_flags, (*f).flags)
+    };
+    errors != 0 || i64::from(flags) & i64::from(ffmpeg_next::ffi::AV_FRAME_FLAG_CORRUPT) != 0
 }
 
 #[cfg(test)]
