@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use avsync_engine::device::ComputePreference;
+use avsync_engine::dsp::mel::hz_to_mel;
 use avsync_engine::features::track::MotionTrack;
 use avsync_engine::media::{
     DecodeOptions, RgbFrame, VideoReader, WavFormat, decode_audio, uniform_times,
@@ -967,16 +968,12 @@ impl StudioApp {
         }
         // Motion energy of the picture, so hits can be lined up by eye.
         if let Some(track) = &self.motion {
-            let peak = track.energy.iter().fold(1e-6f32, |m, v| m.max(*v));
-            let points: Vec<Pos2> = track
-                .times
-                .iter()
-                .zip(&track.energy)
-                .filter(|(t, _)| **t >= start - 1.0 && **t <= start + span + 1.0)
-                .map(|(t, e)| {
-                    Pos2::new(x_of(*t), rect.bottom() - 2.0 - (e / peak) * (height - 4.0))
-                })
-                .collect();
+            let points = motion_points(
+                track,
+                (start - 1.0, start + span + 1.0),
+                x_of,
+                (rect.bottom() - 2.0, height - 4.0),
+            );
             painter.add(egui::Shape::line(
                 points,
                 Stroke::new(1.0, Color32::from_rgba_unmultiplied(240, 200, 60, 160)),
@@ -1027,12 +1024,80 @@ impl StudioApp {
                 .load_texture("spectrogram", image, TextureOptions::LINEAR);
             self.spectrogram = Some((i, tex));
         }
-        if let Some((_, tex)) = &self.spectrogram {
-            ui.label(format!("Spectrogram of {} (log-mel, 0-8 kHz)", c.name));
-            let size = Vec2::new(ui.available_width(), 96.0);
-            ui.image((tex.id(), size));
+        let Some((_, tex)) = &self.spectrogram else {
+            return;
+        };
+        ui.label(format!("Spectrogram of {} (log-mel)", c.name));
+        let (rect, _) =
+            ui.allocate_exact_size(Vec2::new(ui.available_width(), 120.0), Sense::hover());
+        let plot = Rect::from_min_max(
+            Pos2::new(rect.left() + 44.0, rect.top() + 6.0),
+            Pos2::new(rect.right(), rect.bottom() - 16.0),
+        );
+        let painter = ui.painter_at(rect);
+        painter.image(
+            tex.id(),
+            plot,
+            Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+            Color32::WHITE,
+        );
+        // Frequency axis: the mel bands' own scale (0-8 kHz, AudioLDM's filterbank).
+        let font = egui::FontId::proportional(10.0);
+        let colour = ui.visuals().text_color();
+        let top_mel = hz_to_mel(8000.0);
+        for hz in [0.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0] {
+            let y = plot.bottom() - (hz_to_mel(hz) / top_mel) as f32 * plot.height();
+            let label = if hz >= 1000.0 {
+                format!("{}k", hz / 1000.0)
+            } else {
+                format!("{hz}")
+            };
+            painter.text(
+                Pos2::new(plot.left() - 4.0, y),
+                egui::Align2::RIGHT_CENTER,
+                label,
+                font.clone(),
+                colour,
+            );
+        }
+        // Time axis in seconds of the clip, with the picture's motion energy over it.
+        let (a, b) = c.range;
+        let x_of = |t: f64| plot.left() + ((t - a) / (b - a).max(1e-6)) as f32 * plot.width();
+        for t in (a.ceil() as usize)..=(b.floor() as usize) {
+            painter.text(
+                Pos2::new(x_of(t as f64), plot.bottom() + 2.0),
+                egui::Align2::CENTER_TOP,
+                format!("{t}s"),
+                font.clone(),
+                colour,
+            );
+        }
+        if let Some(track) = &self.motion {
+            let points = motion_points(track, (a, b), x_of, (plot.bottom(), plot.height()));
+            painter.add(egui::Shape::line(
+                points,
+                Stroke::new(1.5, Color32::from_rgba_unmultiplied(120, 220, 255, 200)),
+            ));
         }
     }
+}
+
+/// The motion-energy curve over `[from, to]` as points: `x_of` maps clip time to x, the
+/// curve rises from `base` by up to `height` at the clip's largest motion.
+fn motion_points(
+    track: &MotionTrack,
+    (from, to): (f64, f64),
+    x_of: impl Fn(f64) -> f32,
+    (base, height): (f32, f32),
+) -> Vec<Pos2> {
+    let peak = track.energy.iter().fold(1e-6f32, |m, v| m.max(*v));
+    track
+        .times
+        .iter()
+        .zip(&track.energy)
+        .filter(|(t, _)| **t >= from && **t <= to)
+        .map(|(t, e)| Pos2::new(x_of(*t), base - (e / peak) * height))
+        .collect()
 }
 
 /// A dark-to-bright colour ramp for spectrogram levels in [0, 1].
