@@ -63,6 +63,7 @@ fn open_generate_nudge_and_export() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert!(harness.state().has_reference_waveform());
+    assert!(harness.state().has_reference_spectrogram());
     harness.state_mut().studio.reference_path.clear();
     harness.step();
 

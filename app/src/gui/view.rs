@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use avsync_engine::device::ComputePreference;
-use avsync_engine::dsp::mel::hz_to_mel;
+use avsync_engine::dsp::mel::{MelExtractor, MelSpectrogram, hz_to_mel};
 use avsync_engine::features::track::MotionTrack;
 use avsync_engine::media::{
     DecodeOptions, RgbFrame, VideoReader, WavFormat, decode_audio, uniform_times,
@@ -20,8 +20,8 @@ use super::audition::Audition;
 use super::frames::FrameServer;
 use super::studio::Studio;
 
-/// Peaks of a decoded sound, or why it could not be read.
-type PeaksResult = Result<Vec<f32>, String>;
+/// Peaks and log-mel of a decoded sound, or why it could not be read.
+type PeaksResult = Result<(Vec<f32>, MelSpectrogram), String>;
 
 /// Picture size the viewer decodes at (the display scales it).
 const VIEW_WIDTH: u32 = 640;
@@ -55,6 +55,7 @@ pub struct StudioApp {
     thumbnails: Vec<(f64, TextureHandle)>,
     /// Reference path shown, its peaks, and the decoding in flight.
     reference: (String, Vec<f32>, Option<Receiver<PeaksResult>>),
+    reference_mel: Option<TextureHandle>,
     thumbnails_rx: Option<Receiver<Result<Vec<RgbFrame>, String>>>,
     spectrogram: Option<(usize, TextureHandle)>,
 }
@@ -77,6 +78,7 @@ impl StudioApp {
             motion_rx: None,
             thumbnails: Vec::new(),
             reference: (String::new(), Vec::new(), None),
+            reference_mel: None,
             thumbnails_rx: None,
             spectrogram: None,
         }
@@ -125,6 +127,7 @@ impl StudioApp {
         let path = self.studio.reference_path.trim().to_string();
         if path != self.reference.0 {
             self.reference = (path.clone(), Vec::new(), None);
+            self.reference_mel = None;
             if !path.is_empty() {
                 let (tx, rx) = std::sync::mpsc::channel();
                 std::thread::spawn(move || {
@@ -132,15 +135,19 @@ impl StudioApp {
                         std::path::Path::new(&path),
                         &DecodeOptions {
                             max_duration_s: 600.0,
-                            ..DecodeOptions::to(8_000, 1)
+                            ..DecodeOptions::to(16_000, 1)
                         },
                     )
-                    .map(|a| {
+                    .and_then(|a| {
                         let per = (a.samples.len() / 240).max(1);
-                        a.samples
+                        let peaks = a
+                            .samples
                             .chunks(per)
                             .map(|c| c.iter().fold(0f32, |m, v| m.max(v.abs())))
-                            .collect()
+                            .collect();
+                        // The first 10 s, as the model's reference tokens see it.
+                        let head = &a.samples[..a.samples.len().min(160_000)];
+                        Ok((peaks, MelExtractor::audioldm()?.log_mel(head)?))
                     })
                     .map_err(|e| e.to_string());
                     let _ = tx.send(peaks);
@@ -150,9 +157,16 @@ impl StudioApp {
         }
         if let Some(rx) = &self.reference.2 {
             match rx.try_recv() {
-                Ok(Ok(peaks)) => {
+                Ok(Ok((peaks, mel))) => {
                     self.reference.1 = peaks;
                     self.reference.2 = None;
+                    if mel.n_frames > 0 {
+                        self.reference_mel = Some(ui.ctx().load_texture(
+                            "reference-spectrogram",
+                            mel_image(&mel),
+                            TextureOptions::LINEAR,
+                        ));
+                    }
                 }
                 Ok(Err(e)) => {
                     self.studio.log.push(format!("error: {e}"));
@@ -184,6 +198,15 @@ impl StudioApp {
                 Stroke::new(1.0, Color32::from_rgb(120, 170, 220)),
             );
         }
+        if let Some(tex) = &self.reference_mel {
+            ui.image((tex.id(), Vec2::new(ui.available_width(), 48.0)))
+                .on_hover_text("log-mel spectrogram of the reference (first 10 s)");
+        }
+    }
+
+    /// Whether the reference sound's spectrogram is shown.
+    pub fn has_reference_spectrogram(&self) -> bool {
+        self.reference_mel.is_some()
     }
 
     /// Whether the reference sound's waveform is shown.
@@ -1006,22 +1029,9 @@ impl StudioApp {
             return;
         }
         if self.spectrogram.as_ref().is_none_or(|(k, _)| *k != i) {
-            let (lo, hi) = mel
-                .data
-                .iter()
-                .fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
-            let span = (hi - lo).max(1e-6);
-            let mut pixels = Vec::with_capacity(mel.n_frames * mel.n_mels);
-            for m in (0..mel.n_mels).rev() {
-                for t in 0..mel.n_frames {
-                    let v = (mel.get(t, m).unwrap_or(lo) - lo) / span;
-                    pixels.push(heat(v));
-                }
-            }
-            let image = ColorImage::new([mel.n_frames, mel.n_mels], pixels);
             let tex = ui
                 .ctx()
-                .load_texture("spectrogram", image, TextureOptions::LINEAR);
+                .load_texture("spectrogram", mel_image(mel), TextureOptions::LINEAR);
             self.spectrogram = Some((i, tex));
         }
         let Some((_, tex)) = &self.spectrogram else {
@@ -1098,6 +1108,22 @@ fn motion_points(
         .filter(|(t, _)| **t >= from && **t <= to)
         .map(|(t, e)| Pos2::new(x_of(*t), base - (e / peak) * height))
         .collect()
+}
+
+/// A log-mel spectrogram as a picture, low bands at the bottom, levels spread over the ramp.
+fn mel_image(mel: &MelSpectrogram) -> ColorImage {
+    let (lo, hi) = mel
+        .data
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let span = (hi - lo).max(1e-6);
+    let mut pixels = Vec::with_capacity(mel.n_frames * mel.n_mels);
+    for m in (0..mel.n_mels).rev() {
+        for t in 0..mel.n_frames {
+            pixels.push(heat((mel.get(t, m).unwrap_or(lo) - lo) / span));
+        }
+    }
+    ColorImage::new([mel.n_frames, mel.n_mels], pixels)
 }
 
 /// A dark-to-bright colour ramp for spectrogram levels in [0, 1].
