@@ -230,3 +230,30 @@ fn bad_files_are_reported_not_fatal() {
     let last = harness.state().studio.last_message().unwrap().to_string();
     assert!(last.contains("no model here"), "{last}");
 }
+
+#[test]
+fn main_layout_snapshot() {
+    // The layout with a clip open (rendered by egui's wgpu renderer; compare against
+    // tests/snapshots/main_layout.png, refreshed with UPDATE_SNAPSHOTS=1).
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(&dir.path().join("no-model"), dir.path());
+    app.open(media("cfr_25.mp4"));
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    for _ in 0..1000 {
+        harness.step();
+        let s = harness.state();
+        if s.picture_shown() && s.thumbnail_count() > 0 && s.motion_ready() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Nothing machine-specific on screen (paths).
+    harness.state_mut().studio.log.clear();
+    harness.step();
+    harness.snapshot_options(
+        "main_layout",
+        &egui_kittest::SnapshotOptions::new().max_failed_pixels(2_000),
+    );
+}

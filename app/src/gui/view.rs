@@ -214,6 +214,16 @@ impl StudioApp {
         !self.reference.1.is_empty()
     }
 
+    /// Whether the viewer shows a decoded picture.
+    pub fn picture_shown(&self) -> bool {
+        self.texture.is_some()
+    }
+
+    /// Whether the motion analysis has arrived.
+    pub fn motion_ready(&self) -> bool {
+        self.motion.is_some()
+    }
+
     /// Thumbnails in the timeline's strip so far.
     pub fn thumbnail_count(&self) -> usize {
         self.thumbnails.len()
