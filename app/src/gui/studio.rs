@@ -208,7 +208,9 @@ impl Studio {
     }
 
     fn error(&mut self, message: impl std::fmt::Display) {
-        self.log.push(format!("error: {message}"));
+        let line = format!("error: {message}");
+        eprintln!("{line}");
+        self.log.push(line);
     }
 
     fn info(&mut self, message: impl std::fmt::Display) {

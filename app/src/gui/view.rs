@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use avsync_engine::device::ComputePreference;
 use avsync_engine::dsp::mel::{MelExtractor, MelSpectrogram, hz_to_mel};
 use avsync_engine::features::track::MotionTrack;
+use avsync_engine::gmds::Lineage;
 use avsync_engine::media::{
     DecodeOptions, RgbFrame, VideoReader, WavFormat, decode_audio, uniform_times,
 };
@@ -314,6 +315,11 @@ impl StudioApp {
                 self.prompt_panel(ui);
                 ui.separator();
                 self.settings(ui);
+                egui::CollapsingHeader::new("Log").show(ui, |ui| {
+                    for line in self.studio.log.iter().rev().take(200) {
+                        ui.label(line);
+                    }
+                });
             });
         });
         egui::Panel::right("candidates")
@@ -766,6 +772,7 @@ impl StudioApp {
                     s.selected = Some(i);
                 }
                 ui.label(format!("score {:.3}", c.rendered.score));
+                ui.label(lineage_text(&c.rendered.lineage));
                 for v in &c.rendered.scores {
                     let text = match v.score {
                         Some(x) => format!("  {} {x:.3}", v.name),
@@ -787,6 +794,8 @@ impl StudioApp {
                     }
                 });
                 ui.add(egui::Slider::new(&mut c.edits.gain_db, -24.0..=12.0).text("gain dB"));
+                ui.add(egui::Slider::new(&mut c.edits.fade_in_s, 0.0..=2.0).text("fade in s"));
+                ui.add(egui::Slider::new(&mut c.edits.fade_out_s, 0.0..=2.0).text("fade out s"));
                 ui.checkbox(&mut c.edits.normalize, "normalise to -23 LUFS");
                 if ui.button(format!("export {}", i + 1)).clicked() {
                     export = Some(i);
@@ -1118,6 +1127,20 @@ fn motion_points(
         .filter(|(t, _)| **t >= from && **t <= to)
         .map(|(t, e)| Pos2::new(x_of(*t), base - (e / peak) * height))
         .collect()
+}
+
+/// How a candidate's noise came to be, in words.
+fn lineage_text(lineage: &Lineage) -> String {
+    match lineage {
+        Lineage::Initial { seed } => format!("initial noise, seed {seed}"),
+        Lineage::Proposal {
+            parent,
+            iteration,
+            beta,
+            step,
+            ..
+        } => format!("{step} step (beta {beta}) from #{parent}, iteration {iteration}"),
+    }
 }
 
 /// A log-mel spectrogram as a picture, low bands at the bottom, levels spread over the ramp.
