@@ -21,6 +21,9 @@ use avsync_engine::verify::VerifierWeights;
 
 use super::timecode::Rate;
 
+/// A generator being loaded, with the device's description.
+type LoadingModel = std::sync::mpsc::Receiver<Result<(Generator, String), String>>;
+
 /// The open clip.
 pub struct Clip {
     /// Its file.
@@ -157,6 +160,8 @@ pub struct Studio {
     pub autosave_every: Option<std::time::Duration>,
     last_autosave: std::time::Instant,
     generator: Option<(PathBuf, Arc<Mutex<Generator>>)>,
+    /// A model loading on its thread, and the request waiting for it.
+    loading: Option<(LoadingModel, GenerationRequest)>,
     generations: u64,
 }
 
@@ -203,6 +208,7 @@ impl Studio {
             autosave_every: None,
             last_autosave: std::time::Instant::now(),
             generator: None,
+            loading: None,
             generations: 0,
         }
     }
@@ -269,7 +275,7 @@ impl Studio {
 
     /// Whether a generation is running.
     pub fn busy(&self) -> bool {
-        self.job.is_some()
+        self.job.is_some() || self.loading.is_some()
     }
 
     /// Start generating for the in/out range with the current settings.
@@ -297,37 +303,61 @@ impl Studio {
             self.error(e);
             return;
         }
-        let generator = match self.generator() {
-            Ok(g) => g,
-            Err(e) => {
-                self.error(e);
-                return;
-            }
-        };
         self.generations += 1;
         self.progress = None;
-        self.info(format!("generating (seed {})", request.seed));
-        self.job = Some(Job::spawn(generator, request));
-    }
-
-    fn generator(&mut self) -> Result<Arc<Mutex<Generator>>, String> {
         if let Some((dir, g)) = &self.generator
             && *dir == self.model_dir
         {
-            return Ok(g.clone());
+            let g = g.clone();
+            self.info(format!("generating (seed {})", request.seed));
+            self.job = Some(Job::spawn(g, request));
+            return;
         }
         if !self.model_dir.join(MANIFEST).is_file() {
-            return Err(format!(
+            self.error(format!(
                 "{}: no model here; choose a model directory in the settings",
                 self.model_dir.display()
             ));
+            return;
         }
-        let compute = select(self.compute);
-        self.device_status = format!("{} ({})", compute.name, compute.reason);
-        let g = Generator::load(&self.model_dir, compute.device).map_err(|e| e.to_string())?;
-        let g = Arc::new(Mutex::new(g));
-        self.generator = Some((self.model_dir.clone(), g.clone()));
-        Ok(g)
+        // Loading a model takes from a second to minutes: do it off the interface thread,
+        // then start the request.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (dir, preference) = (self.model_dir.clone(), self.compute);
+        std::thread::spawn(move || {
+            let compute = select(preference);
+            let status = format!("{} ({})", compute.name, compute.reason);
+            let _ = tx.send(
+                Generator::load(&dir, compute.device)
+                    .map(|g| (g, status))
+                    .map_err(|e| e.to_string()),
+            );
+        });
+        self.info(format!("loading {}", self.model_dir.display()));
+        self.loading = Some((rx, request));
+    }
+
+    /// Start the pending request once its model has loaded.
+    fn poll_loading(&mut self) {
+        let Some((rx, _)) = &self.loading else {
+            return;
+        };
+        let Ok(result) = rx.try_recv() else {
+            return;
+        };
+        let Some((_, request)) = self.loading.take() else {
+            return;
+        };
+        match result {
+            Ok((g, status)) => {
+                self.device_status = status;
+                let g = Arc::new(Mutex::new(g));
+                self.generator = Some((self.model_dir.clone(), g.clone()));
+                self.info(format!("generating (seed {})", request.seed));
+                self.job = Some(Job::spawn(g, request));
+            }
+            Err(e) => self.error(e),
+        }
     }
 
     /// Ask the running job to stop.
@@ -336,10 +366,14 @@ impl Studio {
             j.cancel();
             self.info("cancelling");
         }
+        if self.loading.take().is_some() {
+            self.info("cancelled while loading the model");
+        }
     }
 
     /// Take in what the job reported; candidates appear as they finish.
     pub fn poll(&mut self) {
+        self.poll_loading();
         let Some(job) = &self.job else {
             return;
         };
@@ -408,7 +442,7 @@ impl Studio {
 
     /// Wait for the running job to end (tests and shutdown).
     pub fn wait(&mut self) {
-        while self.job.is_some() {
+        while self.busy() {
             std::thread::sleep(std::time::Duration::from_millis(10));
             self.poll();
         }
