@@ -7,6 +7,9 @@ packages=(
   pkg-config clang libclang-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libasound2-dev
+  # Vulkan loader and Mesa's drivers: the editor's tests render its window headless
+  # (software rasteriser when there is no GPU).
+  libvulkan1 mesa-vulkan-drivers
 )
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -51,31 +51,26 @@ fn main() {
         end_s: Some(window.min(14.0)),
         ..GenerationRequest::new(demo)
     };
-    let request = match case.as_str() {
-        "single" => GenerationRequest {
-            gmds: GmdsSettings {
-                population: 1,
-                iterations: 0,
-                ..GmdsSettings::default()
-            },
-            search_steps: None,
-            keep: 1,
-            ..base
+    // One full-quality candidate: no search.
+    let single = |r: GenerationRequest| GenerationRequest {
+        gmds: GmdsSettings {
+            population: 1,
+            iterations: 0,
+            ..GmdsSettings::default()
         },
+        search_steps: None,
+        keep: 1,
+        ..r
+    };
+    let request = match case.as_str() {
+        "single" => single(base),
         "gmds" => base,
-        _ => GenerationRequest {
+        _ => single(GenerationRequest {
             video: arg("--video").expect("--video PATH (at least 60 s)").into(),
             start_s: Some(0.0),
             end_s: Some(60.0),
-            gmds: GmdsSettings {
-                population: 1,
-                iterations: 0,
-                ..GmdsSettings::default()
-            },
-            search_steps: None,
-            keep: 1,
             ..base
-        },
+        }),
     };
     let report = generate(
         &model,

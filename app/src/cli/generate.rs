@@ -12,7 +12,7 @@ use avsync_engine::media::WavFormat;
 use avsync_engine::media::output::ensure_not_source;
 use avsync_engine::models::adapters::AdapterScales;
 use avsync_engine::pipeline::export::{
-    ExportedWav, master_candidate, mux_candidate, write_candidate_wav,
+    ExportedWav, master_candidate, mux_candidate, muxed_extension, write_candidate_wav,
 };
 use avsync_engine::pipeline::model::default_model_dir;
 use avsync_engine::pipeline::render::SamplerSettings;
@@ -346,12 +346,7 @@ pub fn generate_clip(
         }
     }
     let best = best.ok_or_else(|| anyhow::anyhow!("the generation returned no candidate"))?;
-    let ext = request
-        .video
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .filter(|e| matches!(e.as_str(), "mp4" | "m4v" | "mov" | "mkv"))
-        .unwrap_or_else(|| "mp4".into());
+    let ext = muxed_extension(&request.video, None);
     let video_out = dir.join(format!("{stem}_avsync.{ext}"));
     ensure_not_source(&video_out, &[&request.video])?;
     let muxed = mux_candidate(&request.video, &best, report.range.0, &video_out)?;

@@ -10,7 +10,9 @@ use avsync_engine::dsp::master::{LoudnessTarget, MasterSettings};
 use avsync_engine::gmds::GmdsSettings;
 use avsync_engine::media::{MediaInfo, WavFormat, probe};
 use avsync_engine::models::adapters::AdapterScales;
-use avsync_engine::pipeline::export::{master_candidate, mux_candidate, write_candidate_wav};
+use avsync_engine::pipeline::export::{
+    master_candidate, mux_candidate, muxed_extension, write_candidate_wav,
+};
 use avsync_engine::pipeline::model::{MANIFEST, default_model_dir};
 use avsync_engine::pipeline::render::SamplerSettings;
 use avsync_engine::pipeline::{
@@ -496,13 +498,7 @@ impl Studio {
             &wav,
         )?
         .path;
-        let ext = self.export_container.clone().unwrap_or_else(|| {
-            clip.path
-                .extension()
-                .map(|e| e.to_string_lossy().to_lowercase())
-                .filter(|e| matches!(e.as_str(), "mp4" | "m4v" | "mov" | "mkv"))
-                .unwrap_or_else(|| "mp4".into())
-        });
+        let ext = muxed_extension(&clip.path, self.export_container.as_deref());
         let video = dir.join(format!("{stem}_avsync_{}.{ext}", index + 1));
         avsync_engine::media::output::ensure_not_source(&video, &[&clip.path])?;
         let muxed = mux_candidate(&clip.path, &audio, c.range.0, &video)?;

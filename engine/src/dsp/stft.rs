@@ -200,28 +200,26 @@ impl Stft {
 
     /// `|STFT|` of `signal`, without materialising the complex coefficients.
     pub fn magnitude<T: Copy + Into<f64>>(&self, signal: &[T]) -> Result<MagnitudeSpectrogram> {
-        let n_bins = self.config.n_bins();
-        let mut data = vec![0.0; self.checked_frames(signal.len())? * n_bins];
-        let n_frames = self.analyse(signal, |t, spectrum| {
-            for (out, c) in data[t * n_bins..(t + 1) * n_bins].iter_mut().zip(spectrum) {
-                *out = c.norm();
-            }
-        })?;
-        Ok(Spectrogram {
-            n_frames,
-            n_bins,
-            data,
-        })
+        self.map_bins(signal, |c| c.norm())
     }
 
     /// `|STFT|^2` of `signal` (librosa's `power=2.0` spectrogram), squared from the complex
     /// coefficients rather than from the rounded magnitude.
     pub fn power<T: Copy + Into<f64>>(&self, signal: &[T]) -> Result<MagnitudeSpectrogram> {
+        self.map_bins(signal, |c| c.norm_sqr())
+    }
+
+    /// A real value per STFT coefficient of `signal`, computed frame by frame.
+    fn map_bins<T: Copy + Into<f64>>(
+        &self,
+        signal: &[T],
+        value: impl Fn(&Complex64) -> f64,
+    ) -> Result<MagnitudeSpectrogram> {
         let n_bins = self.config.n_bins();
         let mut data = vec![0.0; self.checked_frames(signal.len())? * n_bins];
         let n_frames = self.analyse(signal, |t, spectrum| {
             for (out, c) in data[t * n_bins..(t + 1) * n_bins].iter_mut().zip(spectrum) {
-                *out = c.norm_sqr();
+                *out = value(c);
             }
         })?;
         Ok(Spectrogram {

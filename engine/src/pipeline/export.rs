@@ -26,6 +26,21 @@ pub struct ExportedWav {
     pub loudness: Option<NormalizeReport>,
 }
 
+/// Extension of the video a candidate is muxed into: `chosen` when given, else the clip's
+/// own container where it can carry the audio (MP4/M4V with AAC, MOV/MKV with PCM), else MP4.
+pub fn muxed_extension(video: &Path, chosen: Option<&str>) -> String {
+    chosen.map_or_else(
+        || {
+            video
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .filter(|e| matches!(e.as_str(), "mp4" | "m4v" | "mov" | "mkv"))
+                .unwrap_or_else(|| "mp4".into())
+        },
+        str::to_string,
+    )
+}
+
 /// Master a generated mono waveform (at the model's 16 kHz) for a picture at `fps`.
 pub fn master_candidate(
     audio: &[f32],
