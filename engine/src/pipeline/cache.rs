@@ -42,6 +42,7 @@ pub struct FeatureCache {
     tracks: HashMap<(FileKey, Vec<Seconds>, usize), Arc<MotionTrack>>,
     visual: HashMap<(FileKey, PathBuf, Vec<Seconds>), Arc<VisualFeatures>>,
     reference: HashMap<(FileKey, PathBuf, usize), Arc<ReferenceTokens>>,
+    sound: HashMap<FileKey, Arc<Vec<f32>>>,
     /// Lookups answered from the cache (for tests and the editor's status line).
     pub hits: usize,
 }
@@ -86,6 +87,16 @@ impl FeatureCache {
     ) -> Result<Arc<ReferenceTokens>> {
         let key = (FileKey::of(path)?, model_dir.to_path_buf(), codebooks);
         cached(&mut self.reference, &mut self.hits, key, make)
+    }
+
+    /// The sound embedding (reference verifier) of the audio file at `path`.
+    pub fn sound_embedding(
+        &mut self,
+        path: &Path,
+        make: impl FnOnce() -> Result<Vec<f32>>,
+    ) -> Result<Arc<Vec<f32>>> {
+        let key = FileKey::of(path)?;
+        cached(&mut self.sound, &mut self.hits, key, make)
     }
 }
 

@@ -253,11 +253,16 @@ pub fn generate(
     };
     let reference_embedding = match (&request.reference, &model.aisfx) {
         (Some(r), Ok(aisfx)) if request.verifiers.reference > 0.0 => {
-            let audio = load_reference(&r.path)?;
-            let e = aisfx
-                .clip_embeddings_audio(&[&audio])
-                .map_err(|e| Error::media(&r.path, e.to_string()))?;
-            e.into_iter().next()
+            let e = cache.sound_embedding(&r.path, || {
+                let audio = load_reference(&r.path)?;
+                aisfx
+                    .clip_embeddings_audio(&[&audio])
+                    .map_err(|e| Error::media(&r.path, e.to_string()))?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::media(&r.path, "no embedding"))
+            })?;
+            Some(e.as_ref().clone())
         }
         (Some(_), _) => Some(Vec::new()),
         (None, _) => None,
