@@ -133,8 +133,7 @@ pub struct SearchReport<S> {
 }
 
 /// Run Algorithm 1 over noises of `dim` values. `seed` fixes everything: the initial
-/// population uses seeds `seed, seed + 1, ...` and the etas come from a generator seeded from
-/// `seed`. Returns `None` when the objective cancels.
+/// population's seeds and the etas come from generators seeded from `seed`. Returns `None` when the objective cancels.
 pub fn search<O: Objective>(
     settings: &GmdsSettings,
     dim: usize,
@@ -148,9 +147,12 @@ pub fn search<O: Objective>(
     let n = settings.population;
     let mut all: Vec<Candidate<O::Detail>> = Vec::with_capacity(settings.evaluations());
 
-    let initial: Vec<(Lineage, Vec<f32>)> = (0..n as u64)
-        .map(|i| {
-            let s = seed.wrapping_add(i);
+    // Member seeds are drawn from the request's seed rather than counted up from it, so
+    // neighbouring seeds (7 and 8) share no initial noise.
+    let mut member_seeds = NoiseRng::new(seed ^ 0x1A17_5EED);
+    let initial: Vec<(Lineage, Vec<f32>)> = (0..n)
+        .map(|_| {
+            let s = member_seeds.next_u64();
             (Lineage::Initial { seed: s }, NoiseRng::new(s).normals(dim))
         })
         .collect();
