@@ -16,6 +16,7 @@ pub mod media;
 pub mod models;
 pub mod pipeline;
 pub mod schedule;
+pub mod train;
 pub mod verify;
 
 pub use audio::AudioBuffer;

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each a thin layer over the engine.
 
 mod batch;
+mod dataset;
 mod eval;
 mod frames;
 mod generate;
@@ -12,6 +13,7 @@ mod png_out;
 mod probe;
 mod progress;
 mod tone;
+mod train;
 
 use std::path::PathBuf;
 
@@ -48,6 +50,10 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Evaluate a model on clips with known sound: onset ACC/AP, FD, sync, ablations.
     Eval(eval::EvalArgs),
+    /// Build a training set from a folder of sound files (captions from paths or a CSV).
+    Dataset(dataset::DatasetArgs),
+    /// Train one part of a model (vae, vocoder, unet, heads) on a sound set, resumably.
+    Train(train::TrainArgs),
     /// Create or inspect model directories.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -65,6 +71,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Generate(a)) => generate::run(&a),
         Some(Command::Batch(a)) => batch::run(&a),
         Some(Command::Eval(a)) => eval::run(&a),
+        Some(Command::Dataset(a)) => dataset::run(&a),
+        Some(Command::Train(a)) => train::run(&a),
         Some(Command::Model(c)) => model::run(&c),
         None => crate::gui::run(),
     }

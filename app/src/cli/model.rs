@@ -1,4 +1,4 @@
-//! `avsync model init --preset tiny|small --out DIR`: a new model directory with fresh
+//! `avsync model init --preset tiny|small|compact --out DIR`: a new model directory with fresh
 //! weights (the start of training, or a test model). `avsync model show DIR`: its manifest
 //! and sizes.
 
@@ -14,7 +14,7 @@ use clap::Subcommand;
 pub enum ModelCommand {
     /// Write a new model directory with freshly initialised weights.
     Init {
-        /// Sizes: tiny (tests) or small (the default tier's architecture).
+        /// Sizes: tiny (tests), small (the default tier at 10.24 s windows) or compact (the embedded default model).
         #[arg(long, default_value = "small")]
         preset: Preset,
         /// Display name.

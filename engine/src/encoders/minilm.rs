@@ -57,6 +57,11 @@ impl MiniLm {
         Ok((states, mask))
     }
 
+    /// The device it runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// Unit-length sentence embeddings `[B, 384]`.
     pub fn sentence_embeddings(&self, texts: &[&str]) -> Result<Tensor<2>> {
         let (states, mask) = self.encode(texts)?;

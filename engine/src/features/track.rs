@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::media::{VideoReader, probe};
+use crate::media::{RgbFrame, VideoReader, probe};
 
 use super::motion::{motion_energy, motion_grid};
 
@@ -68,6 +68,11 @@ impl MotionTrack {
         let ah = ((u64::from(h) * u64::from(aw) / u64::from(w)) as u32).max(1);
         let mut reader = VideoReader::open(path)?;
         let frames = reader.frames_at(&times, aw, ah)?;
+        Ok(Self::from_frames(&frames, times, fps, grid))
+    }
+
+    /// The track of frames already decoded (or rendered) at `times`, `fps` apart.
+    pub fn from_frames(frames: &[RgbFrame], times: Vec<f64>, fps: f64, grid: usize) -> Self {
         let colour = frames
             .iter()
             .map(|f| {
@@ -81,14 +86,14 @@ impl MotionTrack {
                 sum.map(|s| (s / px) as f32)
             })
             .collect();
-        Ok(Self {
+        Self {
             fps,
-            energy: motion_energy(&frames),
-            cells: motion_grid(&frames, grid),
+            energy: motion_energy(frames),
+            cells: motion_grid(frames, grid),
             grid,
             colour,
             times,
-        })
+        }
     }
 
     /// Frames in the track.

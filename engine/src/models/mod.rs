@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod checkpoint;
+pub mod heads;
 pub mod nn;
 pub mod resnet;
 pub mod unet;

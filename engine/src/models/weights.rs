@@ -233,8 +233,8 @@ impl Weights {
         shape: [usize; D],
         init: Init,
     ) -> Result<Param<Tensor<D>>> {
-        let p = Param::from_tensor(self.get(name, shape, init)?);
-        self.record(&p, name, false);
+        let mut p = Param::from_tensor(self.get(name, shape, init)?);
+        self.record(&mut p, name, false);
         Ok(p)
     }
 
@@ -245,17 +245,24 @@ impl Weights {
         shape: [usize; 2],
         init: Init,
     ) -> Result<Param<Tensor<2>>> {
-        let p = Param::from_tensor(self.get(name, shape, init)?.transpose());
-        self.record(&p, name, true);
+        let mut p = Param::from_tensor(self.get(name, shape, init)?.transpose());
+        self.record(&mut p, name, true);
         Ok(p)
     }
 
-    fn record<const D: usize>(&self, p: &Param<Tensor<D>>, name: &str, transposed: bool) {
+    /// Name the parameter: its id becomes a hash of the checkpoint name, so the same model
+    /// loaded again has the same ids (a training run's optimizer state refers to them).
+    fn record<const D: usize>(&self, p: &mut Param<Tensor<D>>, name: &str, transposed: bool) {
+        let full = format!("{}{}", self.prefix, name);
+        let hash = full.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        p.id = ParamId::from(hash);
         self.inner
             .names
             .borrow_mut()
             .0
-            .insert(p.id, (format!("{}{}", self.prefix, name), transposed));
+            .insert(p.id, (full, transposed));
     }
 
     /// The checkpoint names of every parameter created so far.

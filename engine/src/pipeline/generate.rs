@@ -12,7 +12,7 @@ use super::cache::FeatureCache;
 use super::conditioning::{
     ConditionSet, conditions, load_reference, reference_tokens, visual_features,
 };
-use super::model::{FrameEncoder, HOP_SECONDS, Model, SAMPLE_RATE};
+use super::model::{FrameEncoder, HOP_SECONDS, Model, SAMPLE_RATE, TextEncoder};
 use super::render::{LatentJob, Networks, SamplerSettings, latents, mels, waveforms};
 use super::request::GenerationRequest;
 use super::windows::WindowPlan;
@@ -25,6 +25,7 @@ use crate::models::adapters::Conditions;
 use crate::models::vocoder::HifiGan;
 use crate::verify::reference::ReferenceVerifier;
 use crate::verify::sync::SyncVerifier;
+use crate::verify::text::TextVerifier;
 use crate::verify::{
     CandidateView, Unavailable, Verifier, VerifierScore, VerifierWeights, combine,
 };
@@ -464,14 +465,7 @@ impl<'a> Scorer<'a> {
             }),
         };
         Self {
-            verifiers: vec![
-                Box::new(sync),
-                reference,
-                Box::new(Unavailable {
-                    name: "text",
-                    note: "this model has no trained audio-text heads".into(),
-                }),
-            ],
+            verifiers: vec![Box::new(sync), reference, text_verifier(model, request)],
             weights: request.verifiers,
         }
     }
@@ -485,6 +479,46 @@ impl<'a> Scorer<'a> {
 
     fn score(&self, view: &CandidateView<'_>) -> Vec<VerifierScore> {
         self.verifiers.iter().map(|v| v.score(view)).collect()
+    }
+}
+
+/// The audio-text verifier of a request, or why there is none.
+fn text_verifier<'a>(model: &'a Model, request: &GenerationRequest) -> Box<dyn Verifier + 'a> {
+    let unavailable =
+        |note: String| -> Box<dyn Verifier + 'a> { Box::new(Unavailable { name: "text", note }) };
+    if request.verifiers.text <= 0.0 {
+        return unavailable("not scored (weight 0)".into());
+    }
+    if request.text.trim().is_empty() {
+        return unavailable("no description given".into());
+    }
+    let Some(heads) = &model.heads else {
+        return unavailable("this model has no trained audio-text heads".into());
+    };
+    let TextEncoder::MiniLm(minilm) = &model.text else {
+        return unavailable("the heads read MiniLM sentence embeddings".into());
+    };
+    let aisfx = match &model.aisfx {
+        Ok(a) => a,
+        Err(why) => return unavailable(format!("the sound embedding is unavailable: {why}")),
+    };
+    let projected = minilm
+        .sentence_embeddings(&[request.text.as_str()])
+        .map(|e| heads.text.forward(e))
+        .and_then(|t| {
+            t.into_data()
+                .try_into_vec::<f32>()
+                .map_err(|e| Error::invalid(format!("{e:?}")))
+        });
+    match projected {
+        Ok(text) => Box::new(TextVerifier {
+            heads,
+            aisfx,
+            device: minilm.device().clone(),
+            text,
+            sample_rate: SAMPLE_RATE,
+        }),
+        Err(e) => unavailable(format!("cannot embed the description: {e}")),
     }
 }
 

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::features::track::MotionTrack;
 use crate::models::adapters::AdapterConfig;
 use crate::models::checkpoint::{config_path, safetensors_files};
+use crate::models::heads::VerifierHeads;
 use crate::models::unet::{UNet2DConditionModel, UNetConfig};
 use crate::models::vae::{AutoencoderKL, VaeConfig};
 use crate::models::vocoder::{HifiGan, VocoderConfig};
@@ -62,6 +63,9 @@ pub struct ModelManifest {
     pub video: VideoSpec,
     /// Reference-sound tokens (eq. 3).
     pub reference: ReferenceSpec,
+    /// Audio-text verifier heads (`heads_config.json` + `heads.safetensors`), when trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads: Option<PathBuf>,
 }
 
 /// Text encoder of a model.
@@ -250,6 +254,8 @@ pub struct Model {
     pub latent_shape: [usize; 3],
     /// Checkpoint names of the U-Net backbone, adapter, VAE and vocoder parameters.
     pub names: [ParamNames; 4],
+    /// Audio-text verifier heads, when trained.
+    pub heads: Option<VerifierHeads>,
     /// The bundled sound embedding of the reference verifier and of evaluation, or why it
     /// is missing.
     pub aisfx: std::result::Result<Aisfx, String>,
@@ -416,8 +422,13 @@ impl Model {
                 }
             }
         }
+        let heads = match &m.heads {
+            Some(h) => Some(VerifierHeads::from_dir(&at(dir, h), device)?),
+            None => None,
+        };
         Ok(Self {
             dir: dir.to_path_buf(),
+            heads,
             aisfx: load_aisfx(device),
             latent_shape: [vae_cfg.latent_channels, mel_frames / factor, 64 / factor],
             names: [
@@ -451,6 +462,20 @@ impl Model {
         self.manifest.window_seconds
     }
 
+    /// Where the trainable networks' configurations and weights live.
+    pub fn files(&self) -> ModelFiles {
+        let m = &self.manifest;
+        let unet = at(&self.dir, &m.unet);
+        ModelFiles {
+            unet_config: unet.join("config.json"),
+            unet: unet.join("diffusion_pytorch_model.safetensors"),
+            adapter: m
+                .adapter
+                .as_ref()
+                .map(|a| at(&self.dir, a).join("adapter.safetensors")),
+        }
+    }
+
     /// Write the trainable networks (U-Net, adapter, VAE, vocoder) back into the directory's
     /// checkpoint files, under the names they were loaded with.
     pub fn save_weights(&self) -> Result<()> {
@@ -476,6 +501,17 @@ impl Model {
         )?;
         Ok(())
     }
+}
+
+/// Weight files of a model's generator.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    /// U-Net configuration.
+    pub unet_config: PathBuf,
+    /// U-Net weights.
+    pub unet: PathBuf,
+    /// Adapter weights, when the model has adapters.
+    pub adapter: Option<PathBuf>,
 }
 
 /// The bundled aisfx embedding, or why it cannot be used.

@@ -29,7 +29,7 @@ impl NoiseRng {
     }
 
     /// Uniform in (0, 1].
-    fn uniform(&mut self) -> f64 {
+    pub fn uniform(&mut self) -> f64 {
         ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
     }
 
@@ -48,6 +48,16 @@ impl NoiseRng {
     /// `n` standard-normal samples.
     pub fn normals(&mut self, n: usize) -> Vec<f32> {
         (0..n).map(|_| self.normal()).collect()
+    }
+
+    /// Uniform integer in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.uniform() * n as f64) as usize).min(n.saturating_sub(1))
+    }
+
+    /// Uniform in `[a, b)`.
+    pub fn range(&mut self, a: f64, b: f64) -> f64 {
+        a + (b - a) * (self.uniform() - f64::EPSILON).max(0.0)
     }
 
     /// A standard-normal tensor of `shape` on `device`.

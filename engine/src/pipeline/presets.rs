@@ -32,6 +32,9 @@ pub enum Preset {
     Tiny,
     /// The default tier's architecture over 10.24 s windows.
     Small,
+    /// The embedded default model: the same structure sized for training and running on a
+    /// laptop CPU (2.56 s windows, a quarter of the small U-Net's widths).
+    Compact,
 }
 
 impl std::str::FromStr for Preset {
@@ -40,7 +43,8 @@ impl std::str::FromStr for Preset {
         match s {
             "tiny" => Ok(Self::Tiny),
             "small" => Ok(Self::Small),
-            other => Err(format!("unknown preset `{other}` (tiny, small)")),
+            "compact" => Ok(Self::Compact),
+            other => Err(format!("unknown preset `{other}` (tiny, small, compact)")),
         }
     }
 }
@@ -83,6 +87,22 @@ fn parts(preset: Preset) -> Parts {
                 ..VocoderConfig::audioldm()
             },
         },
+        Preset::Compact => Parts {
+            window_seconds: 2.56,
+            frames: 32,
+            unet: UNetConfig {
+                block_out_channels: vec![32, 64, 128, 128],
+                attention_head_dim: vec![1, 2, 4, 4],
+                norm_num_groups: 16,
+                ..UNetConfig::small()
+            },
+            vae: VaeConfig {
+                block_out_channels: vec![16, 32, 64],
+                norm_num_groups: 8,
+                ..VaeConfig::small()
+            },
+            vocoder: VocoderConfig::small(),
+        },
         Preset::Small => Parts {
             window_seconds: 10.24,
             frames: 64,
@@ -93,7 +113,8 @@ fn parts(preset: Preset) -> Parts {
     }
 }
 
-fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+/// Write `value` as pretty JSON, atomically.
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     let json = serde_json::to_vec_pretty(value).map_err(|e| Error::invalid(e.to_string()))?;
     write_atomic(path, |w| w.write_all(&json))?;
     Ok(())
@@ -223,6 +244,7 @@ pub fn write_fresh_model(spec: &ModelSpec, dir: &Path, device: &Device) -> Resul
         frames: spec.frames.clone(),
         video: spec.video.clone(),
         reference: spec.reference.clone(),
+        heads: None,
     };
     write_json(&dir.join(MANIFEST), &manifest)
 }

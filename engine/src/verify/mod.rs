@@ -5,6 +5,7 @@
 
 pub mod reference;
 pub mod sync;
+pub mod text;
 
 use serde::{Deserialize, Serialize};
 

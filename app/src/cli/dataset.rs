@@ -1,0 +1,62 @@
+//! `avsync dataset LIBRARY --out SET`: turn a folder of sound files into a training set
+//! (decoded, trimmed, captioned from paths or a CSV, split, licences recorded).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use avsync_engine::train::dataset::{DatasetOptions, Split, build_dataset, read_caption_csv};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// Folder of sound files (searched recursively).
+    pub library: PathBuf,
+    /// Folder of the set to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// CSV of `path,caption` rows (paths relative to the library); other files are captioned
+    /// from their paths.
+    #[arg(long)]
+    pub captions: Option<PathBuf>,
+    /// Fraction held out for validation.
+    #[arg(long, default_value_t = 0.1)]
+    pub validation: f64,
+    /// Files longer than this many seconds are left out (music beds, ambience loops).
+    #[arg(long, default_value_t = 30.0)]
+    pub max_seconds: f64,
+}
+
+pub fn run(a: &DatasetArgs) -> Result<()> {
+    let captions = match &a.captions {
+        Some(p) => read_caption_csv(p)?,
+        None => Default::default(),
+    };
+    let opts = DatasetOptions {
+        validation_fraction: a.validation,
+        max_seconds: a.max_seconds,
+        captions,
+        ..DatasetOptions::default()
+    };
+    let bar = super::progress::counter("decoding", 0);
+    let index = build_dataset(&a.library, &a.out, &opts, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let count = |s: Split| index.sounds.iter().filter(|e| e.split == s).count();
+    let seconds: usize = index.sounds.iter().map(|e| e.len).sum();
+    let mut captions: Vec<&str> = index.sounds.iter().map(|e| e.caption.as_str()).collect();
+    captions.sort_unstable();
+    captions.dedup();
+    println!(
+        "{}: {} sounds ({:.0} s; {} train, {} validation), {} distinct captions, {} files skipped",
+        a.out.display(),
+        index.sounds.len(),
+        seconds as f64 / f64::from(index.sample_rate),
+        count(Split::Train),
+        count(Split::Validation),
+        captions.len(),
+        index.skipped.len()
+    );
+    Ok(())
+}
