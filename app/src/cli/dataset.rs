@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use avsync_engine::train::dataset::{DatasetOptions, Split, build_dataset, read_caption_csv};
+use avsync_engine::train::dataset::{
+    DatasetOptions, SoundSet, Split, build_dataset, read_caption_csv,
+};
+use avsync_engine::train::synth::{ClipSpec, write_eval_clips};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -24,6 +27,17 @@ pub struct DatasetArgs {
     /// Files longer than this many seconds are left out (music beds, ambience loops).
     #[arg(long, default_value_t = 30.0)]
     pub max_seconds: f64,
+    /// Also write this many evaluation clips from the validation split (rendered picture
+    /// whose events follow the sound, sound as the audio track) to `OUT/eval/`, with a
+    /// `clips.csv` for `avsync eval`.
+    #[arg(long, default_value_t = 0)]
+    pub eval_clips: usize,
+    /// Length of each evaluation clip in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub eval_seconds: f64,
+    /// Seed of the evaluation clips' placement and pictures.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 pub fn run(a: &DatasetArgs) -> Result<()> {
@@ -58,5 +72,15 @@ pub fn run(a: &DatasetArgs) -> Result<()> {
         captions.len(),
         index.skipped.len()
     );
+    if a.eval_clips > 0 {
+        let set = SoundSet::open(&a.out)?;
+        let spec = ClipSpec {
+            window_s: a.eval_seconds,
+            frame_count: 1,
+            grid: 4,
+        };
+        let csv = write_eval_clips(&set, &spec, a.eval_clips, a.seed, &a.out.join("eval"))?;
+        println!("{} evaluation clips: {}", a.eval_clips, csv.display());
+    }
     Ok(())
 }

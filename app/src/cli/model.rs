@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use avsync_engine::pipeline::Model;
+use avsync_engine::pipeline::pack::pack_model;
 use avsync_engine::pipeline::presets::{Preset, init_model_dir};
 use burn::tensor::Device;
 use clap::Subcommand;
@@ -24,6 +25,18 @@ pub enum ModelCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy a trained model for shipping, weights in half precision (with the effect of that
+    /// on the U-Net's output measured and printed).
+    Pack {
+        /// The trained model directory.
+        src: PathBuf,
+        /// Directory to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Keep full precision.
+        #[arg(long)]
+        full_precision: bool,
+    },
     /// Load a model directory and print its manifest and latent shape.
     Show {
         /// The model directory.
@@ -36,6 +49,14 @@ pub fn run(c: &ModelCommand) -> Result<()> {
         ModelCommand::Init { preset, name, out } => {
             init_model_dir(*preset, name, out, &Device::flex())?;
             println!("{}", out.display());
+        }
+        ModelCommand::Pack {
+            src,
+            out,
+            full_precision,
+        } => {
+            let report = pack_model(src, out, !full_precision, &Device::flex())?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
         ModelCommand::Show { dir } => {
             let m = Model::load(dir, &Device::flex())?;

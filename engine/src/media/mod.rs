@@ -10,6 +10,7 @@ mod mux;
 pub mod output;
 mod probe;
 mod resample;
+mod video_out;
 mod wav;
 
 pub use audio_in::{DecodeOptions, decode_audio};
@@ -17,6 +18,7 @@ pub use frames::{RgbFrame, VideoReader, uniform_times};
 pub use mux::{MuxOptions, MuxReport, mux_audio};
 pub use probe::{AudioStreamInfo, MediaInfo, VideoInfo, probe};
 pub use resample::resample;
+pub use video_out::write_video;
 pub use wav::{Bext, WavFormat, WavSpec, write_wav};
 
 /// Initialise FFmpeg once per process and keep its own logging quiet: errors reach the user

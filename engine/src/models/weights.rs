@@ -381,6 +381,12 @@ pub type StateDict = Vec<(String, TensorData)>;
 
 /// Write `state` as an f32 safetensors file at `path`, atomically.
 pub fn save_safetensors(path: &Path, state: &StateDict) -> Result<()> {
+    save_safetensors_as(path, state, false)
+}
+
+/// [`save_safetensors`] in half precision when `half` (shipped weights: half the size, and
+/// loading casts back to f32).
+pub fn save_safetensors_as(path: &Path, state: &StateDict, half: bool) -> Result<()> {
     let mut buffers = Vec::with_capacity(state.len());
     for (name, data) in state {
         let values: Vec<f32> = data
@@ -388,13 +394,21 @@ pub fn save_safetensors(path: &Path, state: &StateDict) -> Result<()> {
             .convert::<f32>()
             .try_into_vec::<f32>()
             .map_err(|e| Error::invalid(format!("tensor `{name}`: {e:?}")))?;
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes: Vec<u8> = if half {
+            values
+                .iter()
+                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                .collect()
+        } else {
+            values.iter().flat_map(|v| v.to_le_bytes()).collect()
+        };
         buffers.push((name.clone(), data.shape().to_vec(), bytes));
     }
+    let dtype = if half { Dtype::F16 } else { Dtype::F32 };
     let views = buffers
         .iter()
         .map(|(n, s, b)| {
-            safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v))
+            safetensors::tensor::TensorView::new(dtype, s.clone(), b).map(|v| (n.clone(), v))
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::invalid(format!("cannot serialise tensors: {e}")))?;

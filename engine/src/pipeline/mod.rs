@@ -8,6 +8,7 @@ pub mod generate;
 pub mod job;
 pub mod model;
 pub mod noise;
+pub mod pack;
 pub mod presets;
 pub mod render;
 pub mod request;

@@ -7,9 +7,14 @@
 //! ([`MotionTrack::from_frames`]), so the model learns timing from the features it will see,
 //! and since the placement is random, only the picture says when the sound happens.
 
-use super::dataset::SoundSet;
+use std::path::{Path, PathBuf};
+
+use super::dataset::{SoundSet, Split};
+use crate::audio::AudioBuffer;
+use crate::error::{Error, Result};
 use crate::features::track::MotionTrack;
-use crate::media::RgbFrame;
+use crate::media::output::write_atomic;
+use crate::media::{MuxOptions, RgbFrame, mux_audio, write_video};
 use crate::pipeline::model::SAMPLE_RATE;
 use crate::pipeline::noise::NoiseRng;
 
@@ -110,15 +115,19 @@ fn loudness_at(audio: &[f32], times: &[f64], fps: f64) -> Vec<f32> {
     rms.iter().map(|x| x / max).collect()
 }
 
+/// A jolt of the object: onset, direction, amplitude in pixels, decay in seconds.
+type Jolt = (f64, (f64, f64), f64, f64);
+/// A distracting object: start position, velocity in pixels per second, colour.
+type Drifter = ((f64, f64), (f64, f64), [u8; 3]);
+
 struct Scene {
     background: Vec<u8>,
     object: [u8; 3],
     size: (f64, f64),
     rest: (f64, f64),
     flash: bool,
-    /// Per event: (onset, direction, amplitude in px, decay seconds).
-    jolts: Vec<(f64, (f64, f64), f64, f64)>,
-    distractor: Option<((f64, f64), (f64, f64), [u8; 3])>,
+    jolts: Vec<Jolt>,
+    distractor: Option<Drifter>,
 }
 
 impl Scene {
@@ -223,28 +232,79 @@ impl Scene {
     }
 }
 
-/// A training example built around sound `sound` of `set`.
-pub fn synth_clip(set: &SoundSet, sound: usize, spec: &ClipSpec, rng: &mut NoiseRng) -> SynthClip {
+/// A clip around sound `sound` of `set`, with its rendered pictures and their rate.
+pub fn render_clip(
+    set: &SoundSet,
+    sound: usize,
+    spec: &ClipSpec,
+    rng: &mut NoiseRng,
+) -> (SynthClip, Vec<RgbFrame>, u32) {
     let (audio, onsets) = mix(set.samples(sound), spec, rng);
-    let fps = [24.0, 25.0, 30.0][rng.below(3)];
-    let count = (spec.window_s * fps).ceil() as usize;
-    let times: Vec<f64> = (0..count).map(|k| k as f64 / fps).collect();
-    let loud = loudness_at(&audio, &times, fps);
+    let fps = [24u32, 25, 30][rng.below(3)];
+    let rate = f64::from(fps);
+    let count = (spec.window_s * rate).ceil() as usize;
+    let times: Vec<f64> = (0..count).map(|k| k as f64 / rate).collect();
+    let loud = loudness_at(&audio, &times, rate);
     let scene = Scene::new(&onsets, rng);
     let pictures: Vec<RgbFrame> = times
         .iter()
         .zip(&loud)
         .map(|(&t, &l)| scene.render(t, l, rng))
         .collect();
-    let track = MotionTrack::from_frames(&pictures, times, fps, spec.grid);
-    SynthClip {
+    let track = MotionTrack::from_frames(&pictures, times, rate, spec.grid);
+    let clip = SynthClip {
         sound,
         frames: track.frame_tokens(0.0, spec.window_s, spec.frame_count),
         video: track.video_vector(0.0, spec.window_s),
         audio,
         onsets,
         track,
+    };
+    (clip, pictures, fps)
+}
+
+/// A training example built around sound `sound` of `set`.
+pub fn synth_clip(set: &SoundSet, sound: usize, spec: &ClipSpec, rng: &mut NoiseRng) -> SynthClip {
+    render_clip(set, sound, spec, rng).0
+}
+
+/// Write `count` evaluation clips of `spec.window_s` seconds from the validation split into
+/// `out` (Matroska: the rendered picture, losslessly, with the sound as its audio track),
+/// cycling through the validation sounds in a shuffled order, plus `clips.csv` (`video,text`) for `avsync eval`.
+/// Returns the CSV's path.
+pub fn write_eval_clips(
+    set: &SoundSet,
+    spec: &ClipSpec,
+    count: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<PathBuf> {
+    let mut pool = set.split(Split::Validation);
+    if pool.is_empty() {
+        return Err(Error::invalid("the sound set has no validation sounds"));
     }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut rng = NoiseRng::new(seed);
+    for i in (1..pool.len()).rev() {
+        pool.swap(i, rng.below(i + 1));
+    }
+    let mut csv = String::from("video,text\n");
+    for k in 0..count {
+        let sound = pool[k % pool.len()];
+        let (clip, pictures, fps) = render_clip(set, sound, spec, &mut rng);
+        let silent = out.join(format!(".clip_{k:04}.picture.mkv"));
+        write_video(&silent, &pictures, fps)?;
+        let name = format!("clip_{k:04}.mkv");
+        let audio = AudioBuffer::new(SAMPLE_RATE, 1, clip.audio);
+        let muxed = mux_audio(&silent, &audio, &out.join(&name), &MuxOptions::default());
+        let _ = std::fs::remove_file(&silent);
+        muxed?;
+        let caption = set.index.sounds[sound].caption.replace(['"', ','], " ");
+        csv.push_str(&format!("{name},{caption}\n"));
+    }
+    let path = out.join("clips.csv");
+    write_atomic(&path, |w| w.write_all(csv.as_bytes()))?;
+    Ok(path)
 }
 
 #[cfg(test)]
