@@ -187,6 +187,18 @@ fn every_stage_trains_writes_the_model_and_resumes() {
     assert!((0.0..=1.0).contains(&r.audio_to_text_top1));
     assert!(model.join("heads/heads.safetensors").exists());
 
+    // Validation measures of each part are finite.
+    assert!(
+        vae::validate_vae(&model, &set, 4, &device)
+            .unwrap()
+            .is_finite()
+    );
+    let v = vocoder::validate_vocoder(&model, &set, 2, &device).unwrap();
+    assert!(v.mel_l1.is_finite() && v.griffin_lim_mel_l1.is_finite());
+    let d = diffusion::validate_unet(&model, &set, 3, &device).unwrap();
+    assert!(d.loss.is_finite() && d.loss_without_picture.is_finite());
+    assert_ne!(d.loss, d.loss_without_text);
+
     // The trained model still loads and has the shapes it had.
     let m = Model::load(&model, &device).unwrap();
     assert_eq!(m.latent_shape, [8, 64, 16]);

@@ -62,6 +62,34 @@ pub struct TrainArgs {
     /// Compute device: auto, gpu or cpu.
     #[arg(long, default_value = "auto")]
     pub device: ComputePreference,
+    /// Only measure the model's part on the validation split (no training) and print it.
+    #[arg(long)]
+    pub validate: bool,
+    /// Validation clips or segments.
+    #[arg(long, default_value_t = 48)]
+    pub validation_count: usize,
+}
+
+/// The stage's validation numbers as JSON.
+fn validate(
+    a: &TrainArgs,
+    set: &SoundSet,
+    device: &burn::tensor::Device,
+) -> Result<serde_json::Value> {
+    let n = a.validation_count;
+    Ok(match a.stage {
+        StageArg::Vae => serde_json::json!({
+            "crops": n,
+            "log_mel_l1": vae::validate_vae(&a.model, set, n, device)?,
+        }),
+        StageArg::Vocoder => {
+            serde_json::to_value(vocoder::validate_vocoder(&a.model, set, n, device)?)?
+        }
+        StageArg::Unet => {
+            serde_json::to_value(diffusion::validate_unet(&a.model, set, n, device)?)?
+        }
+        StageArg::Heads => bail!("the heads are measured at the end of their training (retrieval)"),
+    })
 }
 
 fn stage_name(s: StageArg) -> &'static str {
@@ -93,9 +121,14 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         ema_decay: a.ema,
         ..TrainSettings::default()
     };
-    let mut run = TrainRun::open(&run_dir, name, &settings)?;
     let set = SoundSet::open(&a.data)?;
     let compute = select(a.device);
+    if a.validate {
+        let v = validate(a, &set, &compute.device)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let mut run = TrainRun::open(&run_dir, name, &settings)?;
     eprintln!(
         "training {name} of {} on {} ({}); run {} from step {}",
         a.model.display(),
@@ -148,6 +181,12 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    if a.stage != StageArg::Heads {
+        let v = validate(a, &set, device)?;
+        let path = run_dir.join("validation.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&v)?)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
     eprintln!(
         "{name}: step {} after {:.0} s of training; written to {}",
         run.state.step,

@@ -14,7 +14,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::dataset::{SoundSet, Split};
 use super::run::Run;
-use super::synth::{ClipSpec, synth_clip};
+use super::synth::{ClipSpec, SynthClip, synth_clip};
 use super::vae::{crop, mel_batch};
 use super::{TrainProgress, fit, scalar};
 use crate::audio::AudioBuffer;
@@ -25,6 +25,7 @@ use crate::models::adapters::{AdapterScales, ConditionInputs};
 use crate::models::unet::{UNet2DConditionModel, UNetConfig};
 use crate::models::weights::{ParamNames, StateDict, Weights, save_safetensors};
 use crate::pipeline::model::{FrameEncoder, Model, ReferenceEncoder, SAMPLE_RATE, VideoEncoder};
+use crate::pipeline::noise::NoiseRng;
 use crate::schedule::Prediction;
 
 /// Stage name.
@@ -90,6 +91,175 @@ fn split_state(state: StateDict, adapter_names: &BTreeSet<String>) -> (StateDict
         .partition(|(name, _)| !adapter_names.contains(name))
 }
 
+/// One row of a batch: a clip and which of its conditions are kept.
+struct Row {
+    clip: SynthClip,
+    text: bool,
+    visual: bool,
+}
+
+/// Draw the condition dropout of a row.
+fn dropout(clip: SynthClip, rng: &mut NoiseRng) -> Row {
+    let u = rng.uniform();
+    let (text, visual) = if u < DROP_ALL {
+        (false, false)
+    } else if u < DROP_ALL + DROP_ONE {
+        (false, true)
+    } else if u < DROP_ALL + 2.0 * DROP_ONE {
+        (true, false)
+    } else {
+        (true, true)
+    };
+    Row { clip, text, visual }
+}
+
+/// What the diffusion loss of a batch needs besides the network.
+struct Objective<'a> {
+    model: &'a Model,
+    set: &'a SoundSet,
+    mel: MelExtractor,
+    frames: usize,
+    spec: ClipSpec,
+    token_seconds: f64,
+    device: &'a Device,
+    ad: Device,
+}
+
+impl Objective<'_> {
+    /// The mean squared error of `unet`'s prediction over `rows` noised at `steps`; with
+    /// `reference`, each row also gets another excerpt of its recording as reference sound
+    /// (zeros in fully unconditional rows, as in the pipeline's unconditional rows).
+    fn loss(
+        &self,
+        unet: &UNet2DConditionModel,
+        rows: &[Row],
+        reference: bool,
+        steps: &[usize],
+        rng: &mut NoiseRng,
+    ) -> Result<Tensor<1>> {
+        let (batch, ad, spec) = (rows.len(), &self.ad, &self.spec);
+        // Frozen parts on the plain device: VAE latents and text states.
+        let audio: Vec<Vec<f32>> = rows.iter().map(|r| r.clip.audio.clone()).collect();
+        let x = mel_batch(&self.mel, &audio, self.frames, self.device)?;
+        let vae = &self.model.vae;
+        let (mean, logvar) = vae.encode(x);
+        let eps = rng.tensor(mean.dims(), self.device);
+        let z = (mean + (logvar * 0.5).exp() * eps).mul_scalar(vae.scaling_factor());
+        let shape = z.dims();
+        let z = to_device(z, ad)?;
+
+        let captions: Vec<&str> = rows
+            .iter()
+            .map(|r| {
+                if r.text {
+                    self.set.index.sounds[r.clip.sound].caption.as_str()
+                } else {
+                    ""
+                }
+            })
+            .collect();
+        let (states, mask) = self.model.text.encode(&captions)?;
+        let (states, mask) = (to_device(states, ad)?, to_device(mask, ad)?);
+        let keep = |values: &[f32], kept: bool| -> Vec<f32> {
+            if kept {
+                values.to_vec()
+            } else {
+                vec![0.0; values.len()]
+            }
+        };
+        let df = rows[0].clip.frames.len() / spec.frame_count;
+        let dv = rows[0].clip.video.len();
+        let frames: Vec<f32> = rows
+            .iter()
+            .flat_map(|r| keep(&r.clip.frames, r.visual))
+            .collect();
+        let video: Vec<f32> = rows
+            .iter()
+            .flat_map(|r| keep(&r.clip.video, r.visual))
+            .collect();
+        let audio_t = if reference {
+            let mut tokens = Vec::new();
+            let mut n = 0;
+            for r in rows {
+                let excerpt = crop(
+                    self.set.samples(r.clip.sound),
+                    (REFERENCE_SECONDS * f64::from(SAMPLE_RATE)) as usize,
+                    rng,
+                );
+                let buf = AudioBuffer::new(SAMPLE_RATE, 1, excerpt);
+                let (v, k) = mel_tokens(&buf, self.token_seconds, REFERENCE_SECONDS)?;
+                n = k;
+                tokens.extend(keep(&v, r.text || r.visual));
+            }
+            Some(Tensor::<3>::from_data(
+                TensorData::new(tokens, [batch, n, 64]),
+                ad,
+            ))
+        } else {
+            None
+        };
+        let cond = unet.conditions(
+            states,
+            Some(mask),
+            &ConditionInputs {
+                video: Some(Tensor::from_data(TensorData::new(video, [batch, dv]), ad)),
+                frames: Some(Tensor::from_data(
+                    TensorData::new(frames, [batch, spec.frame_count, df]),
+                    ad,
+                )),
+                audio: audio_t,
+            },
+            AdapterScales::default(),
+        );
+
+        let schedule = &self.model.schedule;
+        let coef = |f: &dyn Fn(f64) -> f64| -> Tensor<4> {
+            let v: Vec<f32> = steps
+                .iter()
+                .map(|&t| f(schedule.alpha_bar(t)) as f32)
+                .collect();
+            Tensor::from_data(TensorData::new(v, [batch, 1, 1, 1]), ad)
+        };
+        let (sa, sb) = (coef(&|a| a.sqrt()), coef(&|a| (1.0 - a).sqrt()));
+        let noise = rng.tensor(shape, ad);
+        let noisy = z.clone() * sa.clone() + noise.clone() * sb.clone();
+        let target = match schedule.config.prediction_type {
+            Prediction::VPrediction => noise * sa - z * sb,
+            Prediction::Epsilon => noise,
+        };
+        let t = Tensor::<1>::from_data(
+            TensorData::new(steps.iter().map(|&s| s as f32).collect::<Vec<_>>(), [batch]),
+            ad,
+        );
+        let pred = unet.forward(noisy, t, &cond);
+        Ok((pred - target).powi_scalar(2).mean())
+    }
+}
+
+/// The objective for `model`, after checking that it is a default-tier model.
+fn objective<'a>(
+    model: &'a Model,
+    set: &'a SoundSet,
+    device: &'a Device,
+    ad: Device,
+) -> Result<Objective<'a>> {
+    let spec = clip_spec(model)?;
+    let ReferenceEncoder::Mel { token_seconds } = model.reference else {
+        return Err(Error::invalid("training reads mel reference tokens"));
+    };
+    let mel = MelExtractor::audioldm()?;
+    Ok(Objective {
+        frames: (spec.window_s / mel.config().hop_seconds()).round() as usize,
+        mel,
+        model,
+        set,
+        spec,
+        token_seconds,
+        device,
+        ad,
+    })
+}
+
 /// Train the U-Net and adapters of the model in `model_dir` on synthetic clips from `set`;
 /// the result is written back to the model's files.
 pub fn train_unet(
@@ -100,17 +270,11 @@ pub fn train_unet(
     progress: &mut dyn FnMut(&TrainProgress),
 ) -> Result<()> {
     let model = Model::load(model_dir, device)?;
-    let spec = clip_spec(&model)?;
-    let prediction = model.schedule.config.prediction_type;
-    let ReferenceEncoder::Mel { token_seconds } = model.reference else {
-        return Err(Error::invalid("training reads mel reference tokens"));
-    };
     let ad = device.clone().autodiff();
+    let obj = objective(&model, set, device, ad.clone())?;
     let (unet, names) = trainable_unet(&model, run, &ad)?;
     let adapter_names: BTreeSet<String> =
         unet.adapter_state().into_iter().map(|(n, _)| n).collect();
-    let mel = MelExtractor::audioldm()?;
-    let frames = (spec.window_s / mel.config().hop_seconds()).round() as usize;
     let pool = set.split(Split::Train);
     if pool.is_empty() {
         return Err(Error::invalid("the sound set has no training sounds"));
@@ -122,119 +286,15 @@ pub fn train_unet(
         unet,
         &names,
         |unet, rng| {
-            let clips: Vec<_> = (0..batch)
-                .map(|_| synth_clip(set, pool[rng.below(pool.len())], &spec, rng))
+            let rows: Vec<Row> = (0..batch)
+                .map(|_| {
+                    let clip = synth_clip(set, pool[rng.below(pool.len())], &obj.spec, rng);
+                    dropout(clip, rng)
+                })
                 .collect();
-            // Frozen parts on the plain device: VAE latents and text states.
-            let audio: Vec<Vec<f32>> = clips.iter().map(|c| c.audio.clone()).collect();
-            let x = mel_batch(&mel, &audio, frames, device)?;
-            let (mean, logvar) = model.vae.encode(x);
-            let eps = rng.tensor(mean.dims(), device);
-            let z = (mean + (logvar * 0.5).exp() * eps).mul_scalar(model.vae.scaling_factor());
-            let shape = z.dims();
-            let z = to_device(z, &ad)?;
-
-            let mut captions = Vec::with_capacity(batch);
-            let mut keep_visual = Vec::with_capacity(batch);
-            let mut keep_any = Vec::with_capacity(batch);
-            for c in &clips {
-                let u = rng.uniform();
-                let (text, visual) = if u < DROP_ALL {
-                    (false, false)
-                } else if u < DROP_ALL + DROP_ONE {
-                    (false, true)
-                } else if u < DROP_ALL + 2.0 * DROP_ONE {
-                    (true, false)
-                } else {
-                    (true, true)
-                };
-                captions.push(if text {
-                    set.index.sounds[c.sound].caption.as_str()
-                } else {
-                    ""
-                });
-                keep_visual.push(visual);
-                keep_any.push(u >= DROP_ALL);
-            }
-            let (states, mask) = model.text.encode(&captions)?;
-            let states = to_device(states, &ad)?;
-            let mask = to_device(mask, &ad)?;
-
-            let rows = |values: &dyn Fn(usize) -> Vec<f32>, keep: &[bool]| -> Vec<f32> {
-                (0..batch)
-                    .flat_map(|i| {
-                        let v = values(i);
-                        if keep[i] { v } else { vec![0.0; v.len()] }
-                    })
-                    .collect()
-            };
-            let df = clips[0].frames.len() / spec.frame_count;
-            let dv = clips[0].video.len();
-            let frames_t = Tensor::<3>::from_data(
-                TensorData::new(
-                    rows(&|i| clips[i].frames.clone(), &keep_visual),
-                    [batch, spec.frame_count, df],
-                ),
-                &ad,
-            );
-            let video_t = Tensor::<2>::from_data(
-                TensorData::new(rows(&|i| clips[i].video.clone(), &keep_visual), [batch, dv]),
-                &ad,
-            );
-            let audio_t = if rng.uniform() < 0.5 {
-                let mut tokens = Vec::new();
-                let mut n = 0;
-                for c in &clips {
-                    let excerpt = crop(
-                        set.samples(c.sound),
-                        (REFERENCE_SECONDS * f64::from(SAMPLE_RATE)) as usize,
-                        rng,
-                    );
-                    let buf = AudioBuffer::new(SAMPLE_RATE, 1, excerpt);
-                    let (v, k) = mel_tokens(&buf, token_seconds, REFERENCE_SECONDS)?;
-                    n = k;
-                    tokens.push(v);
-                }
-                let values = rows(&|i| tokens[i].clone(), &keep_any);
-                Some(Tensor::<3>::from_data(
-                    TensorData::new(values, [batch, n, 64]),
-                    &ad,
-                ))
-            } else {
-                None
-            };
-            let cond = unet.conditions(
-                states,
-                Some(mask),
-                &ConditionInputs {
-                    video: Some(video_t),
-                    frames: Some(frames_t),
-                    audio: audio_t,
-                },
-                AdapterScales::default(),
-            );
-
+            let reference = rng.uniform() < 0.5;
             let steps: Vec<usize> = (0..batch).map(|_| rng.below(train_steps)).collect();
-            let coef = |f: &dyn Fn(f64) -> f64| -> Tensor<4> {
-                let v: Vec<f32> = steps
-                    .iter()
-                    .map(|&t| f(model.schedule.alpha_bar(t)) as f32)
-                    .collect();
-                Tensor::from_data(TensorData::new(v, [batch, 1, 1, 1]), &ad)
-            };
-            let (sa, sb) = (coef(&|a| a.sqrt()), coef(&|a| (1.0 - a).sqrt()));
-            let noise = rng.tensor(shape, &ad);
-            let noisy = z.clone() * sa.clone() + noise.clone() * sb.clone();
-            let target = match prediction {
-                Prediction::VPrediction => noise * sa - z * sb,
-                Prediction::Epsilon => noise,
-            };
-            let t = Tensor::<1>::from_data(
-                TensorData::new(steps.iter().map(|&s| s as f32).collect::<Vec<_>>(), [batch]),
-                &ad,
-            );
-            let pred = unet.forward(noisy, t, &cond);
-            let loss = (pred - target).powi_scalar(2).mean();
+            let loss = obj.loss(unet, &rows, reference, &steps, rng)?;
             Ok((loss.clone(), vec![("loss", scalar(&loss))]))
         },
         progress,
@@ -246,6 +306,68 @@ pub fn train_unet(
         save_safetensors(path, &adapter)?;
     }
     Ok(())
+}
+
+/// Diffusion loss on validation clips with every condition, and with the picture or the
+/// text removed: the gaps say how much the model reads each.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DiffusionValidation {
+    /// Clips scored (each at several timesteps).
+    pub clips: usize,
+    /// Mean loss with text and picture.
+    pub loss: f64,
+    /// Mean loss with the picture features zeroed.
+    pub loss_without_picture: f64,
+    /// Mean loss with an empty description.
+    pub loss_without_text: f64,
+}
+
+/// Score the U-Net of `model_dir` on `count` fixed validation clips, each at timesteps
+/// spread over the schedule with the same noise for every variant.
+pub fn validate_unet(
+    model_dir: &Path,
+    set: &SoundSet,
+    count: usize,
+    device: &Device,
+) -> Result<DiffusionValidation> {
+    let model = Model::load(model_dir, device)?;
+    let obj = objective(&model, set, device, device.clone())?;
+    let pool = super::vae::validation_pool(set)?;
+    let train_steps = model.schedule.config.num_train_timesteps;
+    let mut rng = NoiseRng::new(0xE7A3);
+    let clips: Vec<SynthClip> = (0..count)
+        .map(|k| synth_clip(set, pool[k % pool.len()], &obj.spec, &mut rng))
+        .collect();
+    let mut sums = [0.0f64; 3];
+    let levels = [0.1, 0.3, 0.5, 0.7, 0.9];
+    for (v, (text, visual)) in [(true, true), (true, false), (false, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut noise_rng = NoiseRng::new(0xE7A4);
+        for chunk in clips.chunks(8) {
+            for level in levels {
+                let rows: Vec<Row> = chunk
+                    .iter()
+                    .map(|c| Row {
+                        clip: c.clone(),
+                        text,
+                        visual,
+                    })
+                    .collect();
+                let steps = vec![(level * train_steps as f64) as usize; rows.len()];
+                let loss = obj.loss(&model.unet, &rows, false, &steps, &mut noise_rng)?;
+                sums[v] += scalar(&loss) * rows.len() as f64;
+            }
+        }
+    }
+    let n = (clips.len() * levels.len()).max(1) as f64;
+    Ok(DiffusionValidation {
+        clips: clips.len(),
+        loss: sums[0] / n,
+        loss_without_picture: sums[1] / n,
+        loss_without_text: sums[2] / n,
+    })
 }
 
 /// A tensor moved to another device through the host (frozen outputs into the graph).

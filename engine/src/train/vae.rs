@@ -156,3 +156,44 @@ pub fn train_vae(
     save_safetensors(&weights_path, &run.result(names.state_of(&vae)))?;
     write_json(&config_path, &cfg)
 }
+
+/// Mean L1 of the log-mel reconstruction (posterior mean, no sampling) over `count` fixed
+/// validation crops of the model in `model_dir`.
+pub fn validate_vae(
+    model_dir: &Path,
+    set: &SoundSet,
+    count: usize,
+    device: &Device,
+) -> Result<f64> {
+    let dir = model_dir.join("vae");
+    let cfg = VaeConfig::from_file(&dir.join("config.json"))?;
+    let w = Weights::from_files(&[dir.join("diffusion_pytorch_model.safetensors")], device)?;
+    let vae = AutoencoderKL::load(&cfg, &w)?;
+    let mel = MelExtractor::audioldm()?;
+    let pool = validation_pool(set)?;
+    let mut rng = NoiseRng::new(0xE7A1);
+    let samples = CROP_FRAMES * mel.config().hop_length;
+    let crops = random_crops(set, &pool, count, samples, &mut rng);
+    let mut total = 0.0;
+    for chunk in crops.chunks(8) {
+        let x = mel_batch(&mel, chunk, CROP_FRAMES, device)?;
+        let (mean, _) = vae.encode(x.clone());
+        let l1 = (vae.decode(mean) - x).abs().mean();
+        total += scalar(&l1) * chunk.len() as f64;
+    }
+    Ok(total / crops.len().max(1) as f64)
+}
+
+/// The validation sounds (the training sounds when the set holds out none).
+pub fn validation_pool(set: &SoundSet) -> Result<Vec<usize>> {
+    let val = set.split(Split::Validation);
+    let pool = if val.is_empty() {
+        set.split(Split::Train)
+    } else {
+        val
+    };
+    if pool.is_empty() {
+        return Err(Error::invalid("the sound set is empty"));
+    }
+    Ok(pool)
+}
