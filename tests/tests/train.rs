@@ -157,6 +157,11 @@ fn every_stage_trains_writes_the_model_and_resumes() {
     diffusion::train_unet(&model, &set, &mut run, &device, &mut quiet).unwrap();
     assert_ne!(file_bytes(&unet_file), u0);
     assert_ne!(file_bytes(&adapter_file), a0);
+    // Steps logged after the last checkpoint by an interrupted run are forgotten on resume.
+    let log = dir.join("loss.csv");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("3,9.9,1.0\n");
+    std::fs::write(&log, text).unwrap();
     let mut resumed = TrainRun::open(&dir, diffusion::STAGE, &settings(4)).unwrap();
     assert!(resumed.resumed());
     assert_eq!(resumed.state.step, 2);

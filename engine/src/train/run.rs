@@ -169,6 +169,34 @@ impl Ema {
     }
 }
 
+/// Drop the log lines of steps after `step` (done after the last checkpoint by a run that
+/// was then interrupted: they are redone on resume).
+fn forget_steps_after(log: &Path, step: usize) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(log) else {
+        return Ok(());
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, line)| {
+            *i == 0
+                || line
+                    .split(',')
+                    .next()
+                    .and_then(|s| s.parse::<usize>().ok())
+                    .is_some_and(|s| s <= step)
+        })
+        .map(|(_, line)| line)
+        .collect();
+    if kept.len() == text.lines().count() {
+        return Ok(());
+    }
+    let mut out = kept.join("\n");
+    out.push('\n');
+    write_atomic(log, |w| w.write_all(out.as_bytes()))?;
+    Ok(())
+}
+
 /// An open run directory.
 pub struct Run {
     dir: PathBuf,
@@ -199,6 +227,7 @@ impl Run {
                 ));
             }
             state.settings.steps = settings.steps.max(state.step);
+            forget_steps_after(&dir.join(LOG), state.step)?;
             let ema_path = dir.join(AVERAGE);
             let ema = if ema_path.exists() {
                 Ema::load(&ema_path)?
