@@ -131,6 +131,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                     .iter()
                     .find(|s| s.name == "sync")
                     .and_then(|s| s.score),
+                text: best
+                    .scores
+                    .iter()
+                    .find(|s| s.name == "text")
+                    .and_then(|s| s.score),
+                score: Some(best.score),
                 seconds: report.timings.total_s,
             });
             generated.push(best.audio);

@@ -14,6 +14,10 @@ pub struct ClipMetrics {
     pub onsets: OnsetScores,
     /// Sync verifier score of the delivered candidate.
     pub sync: Option<f64>,
+    /// Audio-text verifier score of the delivered candidate (models with heads).
+    pub text: Option<f64>,
+    /// The combined verifier score the search maximised.
+    pub score: Option<f64>,
     /// Seconds the generation took.
     pub seconds: f64,
 }
@@ -33,6 +37,10 @@ pub struct VariantSummary {
     pub fd: Option<f64>,
     /// Mean sync score.
     pub sync: Option<f64>,
+    /// Mean audio-text score.
+    pub text: Option<f64>,
+    /// Mean combined verifier score.
+    pub score: Option<f64>,
     /// Mean seconds per clip.
     pub seconds: f64,
     /// Per-clip metrics.
@@ -54,6 +62,8 @@ impl VariantSummary {
             ap: mean(per_clip.iter().filter_map(|c| c.onsets.ap)),
             fd,
             sync: mean(per_clip.iter().filter_map(|c| c.sync)),
+            text: mean(per_clip.iter().filter_map(|c| c.text)),
+            score: mean(per_clip.iter().filter_map(|c| c.score)),
             seconds: mean(per_clip.iter().map(|c| c.seconds)).unwrap_or(0.0),
             per_clip,
         }
@@ -65,17 +75,19 @@ pub fn markdown_table(variants: &[VariantSummary]) -> String {
     let cell =
         |v: Option<f64>, digits: usize| v.map_or("n/a".to_string(), |x| format!("{x:.digits$}"));
     let mut out = String::from(
-        "| variant | clips | onset ACC | onset AP | FD (aisfx) | sync | s / clip |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        "| variant | clips | onset ACC | onset AP | FD (aisfx) | sync | text | verifiers | s / clip |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for v in variants {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.1} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
             v.name,
             v.clips,
             cell(v.acc, 3),
             cell(v.ap, 3),
             cell(v.fd, 2),
             cell(v.sync, 3),
+            cell(v.text, 3),
+            cell(v.score, 3),
             v.seconds
         ));
     }
@@ -98,6 +110,8 @@ mod tests {
                 hits: 0,
             },
             sync: Some(0.5),
+            text: None,
+            score: Some(0.25),
             seconds: 2.0,
         };
         let v = VariantSummary::new(
@@ -112,7 +126,7 @@ mod tests {
         assert_eq!((v.clips, v.acc, v.ap), (3, Some(0.75), Some(0.375)));
         let table = markdown_table(&[v]);
         assert!(
-            table.contains("| full | 3 | 0.750 | 0.375 | n/a | 0.500 | 2.0 |"),
+            table.contains("| full | 3 | 0.750 | 0.375 | n/a | 0.500 | n/a | 0.250 | 2.0 |"),
             "{table}"
         );
     }
