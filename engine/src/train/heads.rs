@@ -4,7 +4,7 @@
 //! second sound with the same caption would be a false negative. Retrieval accuracy on the
 //! validation split is measured at the end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use burn::tensor::activation::log_softmax;
@@ -44,6 +44,10 @@ pub struct Retrieval {
     pub text_to_audio_top1: f64,
     /// Top-1 accuracy of guessing (one over the caption count).
     pub chance_top1: f64,
+    /// Sounds whose caption never occurs in training.
+    pub unseen_sounds: usize,
+    /// Audio-to-text top-1 accuracy over those sounds (still ranked against every caption).
+    pub unseen_audio_to_text_top1: Option<f64>,
 }
 
 /// Frozen embeddings of every sound and caption of a set.
@@ -130,11 +134,13 @@ fn distinct_batch(
     picked
 }
 
-/// Retrieval of `heads` over the sounds `pool`.
+/// Retrieval of `heads` over the sounds `pool`; `seen` holds the caption ids of the
+/// training sounds.
 pub fn retrieval(
     heads: &VerifierHeads,
     emb: &Embeddings,
     pool: &[usize],
+    seen: &BTreeSet<usize>,
     device: &Device,
 ) -> Result<Retrieval> {
     let mut caps: Vec<usize> = pool.iter().map(|&s| emb.caption_of[s]).collect();
@@ -160,7 +166,7 @@ pub fn retrieval(
         .try_into_vec::<f32>()
         .map_err(|e| Error::invalid(format!("{e:?}")))?;
     let (nc, ns) = (caps.len(), pool.len());
-    let (mut top1, mut top5) = (0usize, 0usize);
+    let (mut top1, mut top5, mut unseen, mut unseen_top1) = (0usize, 0usize, 0usize, 0usize);
     for (j, &s) in pool.iter().enumerate() {
         let own = caps
             .binary_search(&emb.caption_of[s])
@@ -170,6 +176,10 @@ pub fn retrieval(
             .count();
         top1 += usize::from(better == 0);
         top5 += usize::from(better < 5);
+        if !seen.contains(&emb.caption_of[s]) {
+            unseen += 1;
+            unseen_top1 += usize::from(better == 0);
+        }
     }
     let mut t2a = 0usize;
     for (c, &cap) in caps.iter().enumerate() {
@@ -185,6 +195,8 @@ pub fn retrieval(
         audio_to_text_top5: top5 as f64 / ns.max(1) as f64,
         text_to_audio_top1: t2a as f64 / nc.max(1) as f64,
         chance_top1: 1.0 / nc.max(1) as f64,
+        unseen_sounds: unseen,
+        unseen_audio_to_text_top1: (unseen > 0).then(|| unseen_top1 as f64 / unseen as f64),
     })
 }
 
@@ -256,10 +268,12 @@ pub fn train_heads(
     write_json(&model_dir.join(MANIFEST), &manifest)?;
     let trained = VerifierHeads::from_dir(&dir, device)?;
     let val = set.split(Split::Validation);
+    let seen: BTreeSet<usize> = pool.iter().map(|&s| emb.caption_of[s]).collect();
     retrieval(
         &trained,
         emb,
         if val.is_empty() { &pool } else { &val },
+        &seen,
         device,
     )
 }
