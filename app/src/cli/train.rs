@@ -106,11 +106,21 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         bail!("{}: no such model directory", a.model.display());
     }
     let name = stage_name(a.stage);
-    let run_dir = a.run.clone().unwrap_or_else(|| {
-        let mut p = a.model.clone().into_os_string();
-        p.push(".runs");
-        PathBuf::from(p).join(name)
-    });
+    let run_dir = match &a.run {
+        Some(r) => r.clone(),
+        None => {
+            // Beside the model, never inside it (a packed model must not carry its runs).
+            let model = std::fs::canonicalize(&a.model)?;
+            let base = model
+                .file_name()
+                .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
+            model
+                .parent()
+                .unwrap_or(&model)
+                .join(format!("{base}.runs"))
+                .join(name)
+        }
+    };
     let settings = TrainSettings {
         steps: a.steps,
         batch: a.batch,

@@ -1,5 +1,6 @@
-//! Writing rendered pictures as a video file: FFV1 (lossless) in Matroska, so a rendered
-//! clip decodes to exactly the pictures that were drawn. Used for the synthetic evaluation
+//! Writing rendered pictures as a video file: FFV1 (lossless) on planar RGB in Matroska, so
+//! a rendered clip decodes to the pictures that were drawn (up to the reader's conversion
+//! back to RGB). Used for the synthetic evaluation
 //! clips, which then go through the same decoding path as real footage.
 
 use std::path::Path;
@@ -19,7 +20,12 @@ pub fn write_video(path: &Path, frames: &[RgbFrame], fps: u32) -> Result<()> {
         .first()
         .ok_or_else(|| Error::invalid("no pictures to write"))?;
     let (w, h) = (first.width, first.height);
-    if frames.iter().any(|f| f.width != w || f.height != h) || fps == 0 {
+    let bytes = w as usize * h as usize * 3;
+    if frames
+        .iter()
+        .any(|f| f.width != w || f.height != h || f.data.len() != bytes)
+        || fps == 0
+    {
         return Err(Error::invalid(
             "pictures of one video must share a size, at a positive rate",
         ));
@@ -36,7 +42,7 @@ pub fn write_video(path: &Path, frames: &[RgbFrame], fps: u32) -> Result<()> {
         .map_err(|e| err(describe(e)))?;
     enc.set_width(w);
     enc.set_height(h);
-    enc.set_format(Pixel::YUV444P);
+    enc.set_format(Pixel::GBRP);
     enc.set_time_base(Rational::new(1, fps as i32));
     enc.set_frame_rate(Some(Rational::new(fps as i32, 1)));
     let mut enc = enc
@@ -50,16 +56,9 @@ pub fn write_video(path: &Path, frames: &[RgbFrame], fps: u32) -> Result<()> {
     let tb = octx
         .stream(0)
         .map_or(Rational::new(1, 1000), |s| s.time_base());
-    let mut scaler = scaling::Context::get(
-        Pixel::RGB24,
-        w,
-        h,
-        Pixel::YUV444P,
-        w,
-        h,
-        scaling::Flags::BICUBIC | scaling::Flags::ACCURATE_RND,
-    )
-    .map_err(|e| err(describe(e)))?;
+    let mut scaler =
+        scaling::Context::get(Pixel::RGB24, w, h, Pixel::GBRP, w, h, scaling::Flags::POINT)
+            .map_err(|e| err(describe(e)))?;
     let mut rgb = frame::Video::new(Pixel::RGB24, w, h);
     let mut yuv = frame::Video::empty();
     let mut packet = Packet::empty();

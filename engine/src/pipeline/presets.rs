@@ -33,7 +33,8 @@ pub enum Preset {
     /// The default tier's architecture over 10.24 s windows.
     Small,
     /// The embedded default model: the same structure sized for training and running on a
-    /// laptop CPU (2.56 s windows, a quarter of the small U-Net's widths).
+    /// laptop CPU (2.56 s windows with 32 frame tokens, U-Net widths 32-64-128-128, VAE
+    /// 16-32-64).
     Compact,
 }
 

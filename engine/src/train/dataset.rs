@@ -320,14 +320,25 @@ impl SoundSet {
             .chunks_exact(2)
             .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
             .collect();
-        if let Some(bad) = index
-            .sounds
-            .iter()
-            .find(|s| s.offset + s.len > samples.len())
-        {
+        // Sounds lie back to back and fill the file exactly: anything else is an index
+        // from another build of the set.
+        let mut next = 0usize;
+        for s in &index.sounds {
+            let end = s.offset.checked_add(s.len).filter(|_| s.offset == next);
+            match end {
+                Some(end) if end <= samples.len() => next = end,
+                _ => {
+                    return Err(Error::media(
+                        &index_path,
+                        format!("does not match {} (at `{}`)", pcm_path.display(), s.source),
+                    ));
+                }
+            }
+        }
+        if next != samples.len() {
             return Err(Error::media(
-                &pcm_path,
-                format!("is shorter than the index says (`{}`)", bad.source),
+                &index_path,
+                format!("does not match {} (its length)", pcm_path.display()),
             ));
         }
         Ok(Self { index, samples })

@@ -5,7 +5,7 @@
 //! probability 0.1 a row gets the unconditional inputs the pipeline uses (empty text, zero
 //! adapter inputs), and text and picture are also dropped on their own (0.05 each), so
 //! generations with one condition ablated stay in distribution. Half the batches carry a
-//! reference sound: another excerpt of the same recording.
+//! reference sound: another excerpt of the same recording, 0.32 s up to a window long.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -34,8 +34,9 @@ pub const STAGE: &str = "unet";
 const DROP_ALL: f64 = 0.1;
 /// Probability that only the text, or only the picture, is dropped.
 const DROP_ONE: f64 = 0.05;
-/// Seconds of reference sound per training row.
-const REFERENCE_SECONDS: f64 = 1.28;
+/// Shortest reference excerpt in seconds; the longest is the window, the most the pipeline
+/// reads of a reference.
+const MIN_REFERENCE_SECONDS: f64 = 0.32;
 
 /// The motion-feature shape the model reads.
 fn clip_spec(model: &Model) -> Result<ClipSpec> {
@@ -127,13 +128,13 @@ struct Objective<'a> {
 
 impl Objective<'_> {
     /// The mean squared error of `unet`'s prediction over `rows` noised at `steps`; with
-    /// `reference`, each row also gets another excerpt of its recording as reference sound
-    /// (zeros in fully unconditional rows, as in the pipeline's unconditional rows).
+    /// `reference` seconds, each row also gets another excerpt of its recording as reference
+    /// sound (zeros in fully unconditional rows, as in the pipeline's unconditional rows).
     fn loss(
         &self,
         unet: &UNet2DConditionModel,
         rows: &[Row],
-        reference: bool,
+        reference: Option<f64>,
         steps: &[usize],
         rng: &mut NoiseRng,
     ) -> Result<Tensor<1>> {
@@ -177,17 +178,17 @@ impl Objective<'_> {
             .iter()
             .flat_map(|r| keep(&r.clip.video, r.visual))
             .collect();
-        let audio_t = if reference {
+        let audio_t = if let Some(seconds) = reference {
             let mut tokens = Vec::new();
             let mut n = 0;
             for r in rows {
                 let excerpt = crop(
                     self.set.samples(r.clip.sound),
-                    (REFERENCE_SECONDS * f64::from(SAMPLE_RATE)) as usize,
+                    (seconds * f64::from(SAMPLE_RATE)) as usize,
                     rng,
                 );
                 let buf = AudioBuffer::new(SAMPLE_RATE, 1, excerpt);
-                let (v, k) = mel_tokens(&buf, self.token_seconds, REFERENCE_SECONDS)?;
+                let (v, k) = mel_tokens(&buf, self.token_seconds, seconds)?;
                 n = k;
                 tokens.extend(keep(&v, r.text || r.visual));
             }
@@ -292,7 +293,11 @@ pub fn train_unet(
                     dropout(clip, rng)
                 })
                 .collect();
-            let reference = rng.uniform() < 0.5;
+            let reference = if rng.uniform() < 0.5 {
+                Some(rng.range(MIN_REFERENCE_SECONDS, obj.spec.window_s))
+            } else {
+                None
+            };
             let steps: Vec<usize> = (0..batch).map(|_| rng.below(train_steps)).collect();
             let loss = obj.loss(unet, &rows, reference, &steps, rng)?;
             Ok((loss.clone(), vec![("loss", scalar(&loss))]))
@@ -356,7 +361,7 @@ pub fn validate_unet(
                     })
                     .collect();
                 let steps = vec![(level * train_steps as f64) as usize; rows.len()];
-                let loss = obj.loss(&model.unet, &rows, false, &steps, &mut noise_rng)?;
+                let loss = obj.loss(&model.unet, &rows, None, &steps, &mut noise_rng)?;
                 sums[v] += scalar(&loss) * rows.len() as f64;
             }
         }

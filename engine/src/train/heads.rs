@@ -226,8 +226,11 @@ pub fn train_heads(
     let heads = VerifierHeads::load(&cfg, &w)?;
     let names = w.param_names();
     let pool = set.split(Split::Train);
-    if pool.len() < 2 {
-        return Err(Error::invalid("the sound set has too few training sounds"));
+    let distinct: BTreeSet<usize> = pool.iter().map(|&s| emb.caption_of[s]).collect();
+    if distinct.len() < 2 {
+        return Err(Error::invalid(
+            "contrastive training needs training sounds with at least two different captions",
+        ));
     }
     let batch = run.state.settings.batch;
     let heads = fit(

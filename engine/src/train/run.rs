@@ -107,6 +107,10 @@ pub struct RunState {
     pub seconds: f64,
     /// Mean loss terms over the last checkpoint interval.
     pub last_losses: BTreeMap<String, f64>,
+    /// Folder of the last checkpoint inside the run (weights, average, optimizer); runs
+    /// written before checkpoints had folders keep their files at the top.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
 }
 
 /// An exponential moving average of named weights.
@@ -169,6 +173,14 @@ impl Ema {
     }
 }
 
+/// Where the last checkpoint of a run lies.
+fn checkpoint_dir(dir: &Path, state: &RunState) -> PathBuf {
+    state
+        .checkpoint
+        .as_ref()
+        .map_or_else(|| dir.to_path_buf(), |c| dir.join(c))
+}
+
 /// Drop the log lines of steps after `step` (done after the last checkpoint by a run that
 /// was then interrupted: they are redone on resume).
 fn forget_steps_after(log: &Path, step: usize) -> Result<()> {
@@ -228,7 +240,7 @@ impl Run {
             }
             state.settings.steps = settings.steps.max(state.step);
             forget_steps_after(&dir.join(LOG), state.step)?;
-            let ema_path = dir.join(AVERAGE);
+            let ema_path = checkpoint_dir(dir, &state).join(AVERAGE);
             let ema = if ema_path.exists() {
                 Ema::load(&ema_path)?
             } else {
@@ -242,6 +254,7 @@ impl Run {
                 step: 0,
                 seconds: 0.0,
                 last_losses: BTreeMap::new(),
+                checkpoint: None,
             };
             (state, Ema::default())
         };
@@ -267,7 +280,7 @@ impl Run {
 
     /// Raw weights of the last checkpoint.
     pub fn weights_path(&self) -> PathBuf {
-        self.dir.join(WEIGHTS)
+        checkpoint_dir(&self.dir, &self.state).join(WEIGHTS)
     }
 
     /// The optimizer, with its moments restored when resuming.
@@ -276,7 +289,7 @@ impl Run {
         if !self.resumed() {
             return Ok(optim);
         }
-        let path = self.dir.join(OPTIMIZER);
+        let path = checkpoint_dir(&self.dir, &self.state).join(OPTIMIZER);
         optim
             .load(&path)
             .map_err(|e| Error::media(&path, format!("cannot restore the optimizer: {e:?}")))
@@ -317,27 +330,38 @@ impl Run {
         self.seconds_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// Write a checkpoint: raw weights, the average, optimizer moments, then the state (last,
-    /// so a checkpoint interrupted half-way is never taken for a complete one).
+    /// Write a checkpoint: raw weights, the average and the optimizer moments into a new
+    /// folder, then the state naming it (last, so an interrupted checkpoint is never taken
+    /// for a complete one), then drop the previous folder.
     pub fn checkpoint(&mut self, raw: &StateDict, optim: &ModuleOptimizer) -> Result<()> {
-        save_safetensors(&self.dir.join(WEIGHTS), raw)?;
+        let name = format!("checkpoint-{:07}", self.state.step);
+        let folder = self.dir.join(&name);
+        std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+        save_safetensors(&folder.join(WEIGHTS), raw)?;
         if self.state.settings.ema_decay > 0.0 {
-            save_safetensors(&self.dir.join(AVERAGE), &self.ema.state())?;
+            save_safetensors(&folder.join(AVERAGE), &self.ema.state())?;
         }
-        let opt_path = self.dir.join(OPTIMIZER);
-        let tmp = self.dir.join("optimizer.bpk.tmp");
+        let opt_path = folder.join(OPTIMIZER);
         optim
-            .save(&tmp)
+            .save(&opt_path)
             .map_err(|e| Error::media(&opt_path, format!("cannot save the optimizer: {e:?}")))?;
-        std::fs::rename(&tmp, &opt_path).map_err(|e| Error::io(&opt_path, e))?;
+        let previous = checkpoint_dir(&self.dir, &self.state);
         self.state.seconds = self.seconds();
         self.state.last_losses = std::mem::take(&mut self.sums)
             .into_iter()
             .map(|(k, (s, n))| (k, s / n.max(1) as f64))
             .collect();
+        self.state.checkpoint = Some(name);
         let json =
             serde_json::to_vec_pretty(&self.state).map_err(|e| Error::invalid(e.to_string()))?;
         write_atomic(&self.dir.join(STATE), |w| w.write_all(&json))?;
+        if previous != self.dir && previous != folder {
+            let _ = std::fs::remove_dir_all(&previous);
+        } else if previous == self.dir {
+            for f in [WEIGHTS, AVERAGE, OPTIMIZER] {
+                let _ = std::fs::remove_file(self.dir.join(f));
+            }
+        }
         Ok(())
     }
 

@@ -133,12 +133,15 @@ pub fn train_vae(
         },
         progress,
     )?;
-    // The latent scale: one over the standard deviation of posterior means of training crops.
+    // The weights handed on (the average, when kept), and the latent scale measured on them:
+    // one over the standard deviation of posterior means of training crops.
+    save_safetensors(&weights_path, &run.result(names.state_of(&vae)))?;
+    let vae = AutoencoderKL::load(&cfg, &Weights::from_files(&[weights_path.clone()], device)?)?;
     let mut rng = NoiseRng::new(run.state.settings.seed ^ 0x5CA1E);
     let crops = random_crops(set, &pool, 32, samples, &mut rng);
     let mut values = Vec::new();
     for chunk in crops.chunks(8) {
-        let (mean, _) = vae.encode(mel_batch(&mel, chunk, CROP_FRAMES, &ad)?);
+        let (mean, _) = vae.encode(mel_batch(&mel, chunk, CROP_FRAMES, device)?);
         values.extend(
             mean.into_data()
                 .try_into_vec::<f32>()
@@ -153,7 +156,6 @@ pub fn train_vae(
         .sum::<f64>()
         / n;
     cfg.scaling_factor = 1.0 / var.sqrt().max(1e-6);
-    save_safetensors(&weights_path, &run.result(names.state_of(&vae)))?;
     write_json(&config_path, &cfg)
 }
 
