@@ -6,12 +6,15 @@
 use std::path::Path;
 
 use avsync_engine::AudioBuffer;
+use avsync_engine::features::track::MotionTrack;
+use avsync_engine::media::probe;
 use avsync_engine::media::{WavSpec, write_wav};
 use avsync_engine::pipeline::Model;
 use avsync_engine::pipeline::model::SAMPLE_RATE;
 use avsync_engine::pipeline::presets::{Preset, init_model_dir};
 use avsync_engine::train::dataset::{DatasetOptions, SoundSet, Split, build_dataset};
 use avsync_engine::train::heads::{Embeddings, train_heads};
+use avsync_engine::train::synth::{ClipSpec, write_eval_clips};
 use avsync_engine::train::{TrainRun, TrainSettings, diffusion, vae, vocoder};
 use burn::tensor::Device;
 
@@ -100,6 +103,26 @@ fn a_library_becomes_a_captioned_split_set() {
     // Building again gives the same split.
     let again = build_dataset(&tmp.path().join("sfx"), &out, &opts, |_, _| {}).unwrap();
     assert_eq!(again, index);
+
+    // Evaluation clips: the rendered picture with the sound as its track, listed for eval.
+    let spec = ClipSpec {
+        window_s: 1.0,
+        frame_count: 8,
+        grid: 4,
+    };
+    let csv = write_eval_clips(&set, &spec, 2, 1, &tmp.path().join("eval")).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    let clip = tmp.path().join("eval/clip_0000.mkv");
+    let info = probe(&clip).unwrap();
+    let video = info.video.unwrap();
+    assert_eq!(
+        (video.codec.as_str(), video.width, video.height),
+        ("ffv1", 128, 72)
+    );
+    assert_eq!(info.audio.len(), 1);
+    let track = MotionTrack::analyse(&clip, (0.0, 1.0), 4).unwrap();
+    assert!(track.energy.iter().any(|&e| e > 0.01), "the picture moves");
 
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();

@@ -1,4 +1,4 @@
-//! Writing rendered pictures as a video file: FFV1 (lossless) on planar RGB in Matroska, so
+//! Writing rendered pictures as a video file: FFV1 (lossless) on RGB (bgr0) in Matroska, so
 //! a rendered clip decodes to the pictures that were drawn (up to the reader's conversion
 //! back to RGB). Used for the synthetic evaluation
 //! clips, which then go through the same decoding path as real footage.
@@ -42,7 +42,7 @@ pub fn write_video(path: &Path, frames: &[RgbFrame], fps: u32) -> Result<()> {
         .map_err(|e| err(describe(e)))?;
     enc.set_width(w);
     enc.set_height(h);
-    enc.set_format(Pixel::GBRP);
+    enc.set_format(Pixel::BGRZ);
     enc.set_time_base(Rational::new(1, fps as i32));
     enc.set_frame_rate(Some(Rational::new(fps as i32, 1)));
     let mut enc = enc
@@ -57,7 +57,7 @@ pub fn write_video(path: &Path, frames: &[RgbFrame], fps: u32) -> Result<()> {
         .stream(0)
         .map_or(Rational::new(1, 1000), |s| s.time_base());
     let mut scaler =
-        scaling::Context::get(Pixel::RGB24, w, h, Pixel::GBRP, w, h, scaling::Flags::POINT)
+        scaling::Context::get(Pixel::RGB24, w, h, Pixel::BGRZ, w, h, scaling::Flags::POINT)
             .map_err(|e| err(describe(e)))?;
     let mut rgb = frame::Video::new(Pixel::RGB24, w, h);
     let mut yuv = frame::Video::empty();
