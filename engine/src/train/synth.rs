@@ -270,7 +270,8 @@ pub fn synth_clip(set: &SoundSet, sound: usize, spec: &ClipSpec, rng: &mut Noise
 
 /// Write `count` evaluation clips of `spec.window_s` seconds from the validation split into
 /// `out` (Matroska: the rendered picture, losslessly, with the sound as its audio track),
-/// cycling through the validation sounds in a shuffled order, plus `clips.csv` (`video,text`) for `avsync eval`.
+/// cycling through the validation sounds in a shuffled order, plus `clips.csv`
+/// (`video,text,start,end`, the range being the rendered window) for `avsync eval`.
 /// Returns the CSV's path.
 pub fn write_eval_clips(
     set: &SoundSet,
@@ -288,7 +289,7 @@ pub fn write_eval_clips(
     for i in (1..pool.len()).rev() {
         pool.swap(i, rng.below(i + 1));
     }
-    let mut csv = String::from("video,text\n");
+    let mut csv = String::from("video,text,start,end\n");
     for k in 0..count {
         let sound = pool[k % pool.len()];
         let (clip, pictures, fps) = render_clip(set, sound, spec, &mut rng);
@@ -300,7 +301,7 @@ pub fn write_eval_clips(
         let _ = std::fs::remove_file(&silent);
         muxed?;
         let caption = set.index.sounds[sound].caption.replace(['"', ','], " ");
-        csv.push_str(&format!("{name},{caption}\n"));
+        csv.push_str(&format!("{name},{caption},0,{}\n", spec.window_s));
     }
     let path = out.join("clips.csv");
     write_atomic(&path, |w| w.write_all(csv.as_bytes()))?;
