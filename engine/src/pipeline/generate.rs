@@ -13,7 +13,7 @@ use super::conditioning::{
     ConditionSet, conditions, load_reference, reference_tokens, visual_features,
 };
 use super::model::{FrameEncoder, HOP_SECONDS, Model, SAMPLE_RATE, TextEncoder};
-use super::render::{LatentJob, Networks, SamplerSettings, latents, mels, waveforms};
+use super::render::{LatentJob, Networks, SamplerSettings, Vocoding, latents, mels, waveforms};
 use super::request::GenerationRequest;
 use super::windows::WindowPlan;
 use crate::dsp::MelSpectrogram;
@@ -22,7 +22,6 @@ use crate::features::track::MotionTrack;
 use crate::gmds::{Lineage, Objective, Scored, search};
 use crate::media::probe;
 use crate::models::adapters::Conditions;
-use crate::models::vocoder::HifiGan;
 use crate::verify::reference::ReferenceVerifier;
 use crate::verify::sync::SyncVerifier;
 use crate::verify::text::TextVerifier;
@@ -249,7 +248,7 @@ pub fn generate(
     let nets = Networks {
         unet: &model.unet,
         vae: &model.vae,
-        vocoder: &model.vocoder,
+        vocoder: model.vocoding(),
         schedule: &model.schedule,
     };
     let reference_embedding = match (&request.reference, &model.aisfx) {
@@ -336,7 +335,7 @@ pub fn generate(
         let (scores, rendered) = &finals[i];
         let audio = match &rendered.wave {
             Some(w) => w.clone(),
-            None => vocode(&model.vocoder, &plan, &rendered.windows, device)?,
+            None => vocode(model.vocoding(), &plan, &rendered.windows, device)?,
         };
         let c = RenderedCandidate {
             rank,
@@ -383,7 +382,7 @@ pub fn generate(
 
 /// Vocode each window's spectrogram (all windows in one batch) and stitch the waveforms.
 fn vocode(
-    vocoder: &HifiGan,
+    vocoder: Vocoding<'_>,
     plan: &WindowPlan,
     windows: &[MelSpectrogram],
     device: &Device,

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use super::render::Vocoding;
 use crate::encoders::aisfx::Aisfx;
 use crate::encoders::clip::{ClipImageEncoder, ClipVisionConfig};
 use crate::encoders::encodec::Encodec;
@@ -50,6 +51,10 @@ pub struct ModelManifest {
     pub vae: PathBuf,
     /// Transformers SpeechT5HifiGan directory.
     pub vocoder: PathBuf,
+    /// How spectrograms become waveforms: the vocoder above (the default) or Griffin-Lim
+    /// phase reconstruction, for a model whose vocoder measures worse than that.
+    #[serde(default, skip_serializing_if = "VocoderKind::is_neural")]
+    pub vocoding: VocoderKind,
     /// Diffusers scheduler directory (`scheduler_config.json`).
     pub scheduler: PathBuf,
     /// AvSync adapter directory; `None` for a plain text-to-audio backbone.
@@ -66,6 +71,23 @@ pub struct ModelManifest {
     /// Audio-text verifier heads (`heads_config.json` + `heads.safetensors`), when trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heads: Option<PathBuf>,
+}
+
+/// How a model turns spectrograms into waveforms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VocoderKind {
+    /// The neural vocoder of the manifest.
+    #[default]
+    Neural,
+    /// Griffin-Lim phase reconstruction from the mel spectrogram.
+    GriffinLim,
+}
+
+impl VocoderKind {
+    fn is_neural(&self) -> bool {
+        *self == Self::Neural
+    }
 }
 
 /// Text encoder of a model.
@@ -460,6 +482,14 @@ impl Model {
     /// Seconds per window.
     pub fn window_seconds(&self) -> f64 {
         self.manifest.window_seconds
+    }
+
+    /// How this model's spectrograms become waveforms.
+    pub fn vocoding(&self) -> Vocoding<'_> {
+        match self.manifest.vocoding {
+            VocoderKind::Neural => Vocoding::Neural(&self.vocoder),
+            VocoderKind::GriffinLim => Vocoding::GriffinLim,
+        }
     }
 
     /// Where the trainable networks' configurations and weights live.

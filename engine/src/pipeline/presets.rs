@@ -239,6 +239,7 @@ pub fn write_fresh_model(spec: &ModelSpec, dir: &Path, device: &Device) -> Resul
         unet: "unet".into(),
         vae: "vae".into(),
         vocoder: "vocoder".into(),
+        vocoding: Default::default(),
         scheduler: "scheduler".into(),
         adapter: Some("adapter".into()),
         text: spec.text.clone(),

@@ -7,6 +7,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::denoise::{GuidedConditions, denoise};
 use super::noise::NoiseRng;
 use crate::dsp::MelSpectrogram;
+use crate::dsp::griffin_lim::{GriffinLimConfig, log_mel_to_audio};
+use crate::dsp::mel::MelExtractor;
 use crate::error::{Error, Result};
 use crate::models::adapters::Conditions;
 use crate::models::unet::UNet2DConditionModel;
@@ -21,7 +23,7 @@ pub struct Networks<'a> {
     /// Mel VAE.
     pub vae: &'a AutoencoderKL,
     /// Vocoder.
-    pub vocoder: &'a HifiGan,
+    pub vocoder: Vocoding<'a>,
     /// Training noise schedule.
     pub schedule: &'a NoiseSchedule,
 }
@@ -150,14 +152,39 @@ pub fn mels(
         .collect())
 }
 
-/// Vocode log-mel spectrograms into waveforms (all in one batch).
+/// How spectrograms become waveforms.
+#[derive(Clone, Copy)]
+pub enum Vocoding<'a> {
+    /// The model's neural vocoder (all spectrograms in one batch).
+    Neural(&'a HifiGan),
+    /// Griffin-Lim phase reconstruction (librosa's defaults, seeded), for models whose
+    /// vocoder measures worse than it.
+    GriffinLim,
+}
+
+/// Vocode log-mel spectrograms into waveforms, `hop` samples per frame or more.
 pub fn waveforms(
-    vocoder: &HifiGan,
+    vocoder: Vocoding<'_>,
     mels: &[&MelSpectrogram],
     device: &Device,
 ) -> Result<Vec<Vec<f32>>> {
     let Some(first) = mels.first() else {
         return Ok(Vec::new());
+    };
+    let vocoder = match vocoder {
+        Vocoding::Neural(v) => v,
+        Vocoding::GriffinLim => {
+            let extractor = MelExtractor::audioldm()?;
+            let hop = extractor.config().hop_length;
+            return mels
+                .iter()
+                .map(|m| {
+                    let mut wave = log_mel_to_audio(&extractor, m, &GriffinLimConfig::default())?;
+                    wave.resize(m.n_frames * hop, 0.0);
+                    Ok(wave)
+                })
+                .collect();
+        }
     };
     let (frames, bands) = (first.n_frames, first.n_mels);
     if mels
@@ -236,7 +263,7 @@ mod tests {
         let nets = Networks {
             unet: &t.unet,
             vae: &t.vae,
-            vocoder: &t.vocoder,
+            vocoder: Vocoding::Neural(&t.vocoder),
             schedule: &t.schedule,
         };
         let text: Tensor<3> = NoiseRng::new(5).tensor([2, 3, 12], &device);
@@ -316,10 +343,24 @@ mod tests {
             hop_seconds: 0.01,
             data: vec![-5.0; 160],
         };
-        let waves = waveforms(&t.vocoder, &[&mel, &mel], &device).unwrap();
+        let waves = waveforms(Vocoding::Neural(&t.vocoder), &[&mel, &mel], &device).unwrap();
         assert_eq!(waves.len(), 2);
         assert_eq!(waves[0], waves[1]);
         assert_eq!(waves[0].len(), 80);
-        assert!(waveforms(&t.vocoder, &[], &device).unwrap().is_empty());
+        assert!(
+            waveforms(Vocoding::Neural(&t.vocoder), &[], &device)
+                .unwrap()
+                .is_empty()
+        );
+        // Griffin-Lim gives a hop of samples per frame too, from the model's 64-band mels.
+        let mel64 = MelSpectrogram {
+            n_mels: 64,
+            n_frames: 10,
+            hop_seconds: 0.01,
+            data: vec![-5.0; 640],
+        };
+        let gl = waveforms(Vocoding::GriffinLim, &[&mel64], &device).unwrap();
+        assert_eq!(gl[0].len(), 10 * 160);
+        assert!(gl[0].iter().all(|v| v.is_finite()) && gl[0].iter().any(|v| *v != 0.0));
     }
 }
