@@ -136,7 +136,10 @@ pub fn train_vae(
     // The weights handed on (the average, when kept), and the latent scale measured on them:
     // one over the standard deviation of posterior means of training crops.
     save_safetensors(&weights_path, &run.result(names.state_of(&vae)))?;
-    let vae = AutoencoderKL::load(&cfg, &Weights::from_files(&[weights_path.clone()], device)?)?;
+    let vae = AutoencoderKL::load(
+        &cfg,
+        &Weights::from_files(std::slice::from_ref(&weights_path), device)?,
+    )?;
     let mut rng = NoiseRng::new(run.state.settings.seed ^ 0x5CA1E);
     let crops = random_crops(set, &pool, 32, samples, &mut rng);
     let mut values = Vec::new();
