@@ -363,3 +363,49 @@ fn full_tier_directory_with_t5_clip_viclip_and_encodec() {
     let e = Model::load(&bad_dir, &device).err().unwrap().to_string();
     assert!(e.contains("frame features"), "{e}");
 }
+
+/// The shipped default model loads, generates for a clip range, and scores with all three
+/// verifiers (its heads switch on the audio-text verifier).
+#[test]
+fn the_default_model_generates_with_every_verifier() {
+    let dir = avsync_engine::pipeline::model::default_model_dir();
+    let device = Device::flex();
+    let model = Model::load(&dir, &device).unwrap();
+    assert!(
+        model.heads.is_some(),
+        "the default model ships its verifier heads"
+    );
+    let req = GenerationRequest {
+        start_s: Some(2.0),
+        end_s: Some(4.0),
+        text: "a bird flaps its wings".into(),
+        sampler: SamplerSettings {
+            kind: SamplerKind::DpmSolver,
+            steps: 4,
+            guidance: 3.0,
+        },
+        search_steps: Some(2),
+        keep: 1,
+        gmds: GmdsSettings {
+            population: 2,
+            iterations: 0,
+            explore: 0.5,
+            refine: 0.9,
+        },
+        ..GenerationRequest::new(cockatoo())
+    };
+    let report = generate(&model, &req, &mut FeatureCache::new(), &device, &mut |_| {
+        true
+    })
+    .unwrap()
+    .unwrap();
+    let best = &report.candidates[0];
+    assert_eq!(best.audio.len(), 2 * SAMPLE_RATE as usize);
+    assert!(best.audio.iter().all(|v| v.is_finite()));
+    assert!(best.audio.iter().any(|v| v.abs() > 1e-4), "not silence");
+    for name in ["sync", "text"] {
+        let s = best.scores.iter().find(|s| s.name == name).unwrap();
+        let v = s.score.unwrap_or_else(|| panic!("{name}: {:?}", s.note));
+        assert!((-1.0..=1.0).contains(&v), "{name} {v}");
+    }
+}
