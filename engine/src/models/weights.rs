@@ -376,6 +376,37 @@ fn to_f32(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
     })
 }
 
+/// Every tensor of a float32 or float16 safetensors file, widened to f32, sorted by name.
+pub fn read_state(path: &Path) -> Result<StateDict> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| Error::media(path, format!("invalid safetensors: {e}")))?;
+    let mut out = Vec::new();
+    for (name, view) in st.tensors() {
+        let values: Vec<f32> = match view.dtype() {
+            safetensors::Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            safetensors::Dtype::F16 => view
+                .data()
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(Error::media(
+                    path,
+                    format!("tensor `{name}` has unsupported type {other:?}"),
+                ));
+            }
+        };
+        out.push((name, TensorData::new(values, view.shape().to_vec())));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
 /// Named tensors to write: PyTorch layouts and checkpoint key names.
 pub type StateDict = Vec<(String, TensorData)>;
 

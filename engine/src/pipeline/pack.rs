@@ -11,7 +11,7 @@ use super::model::Model;
 use super::noise::NoiseRng;
 use crate::error::{Error, Result};
 use crate::models::adapters::{AdapterScales, ConditionInputs};
-use crate::models::weights::{StateDict, save_safetensors_as};
+use crate::models::weights::{read_state, save_safetensors_as};
 
 /// What packing did.
 #[derive(Debug, Clone, Serialize)]
@@ -23,36 +23,6 @@ pub struct PackReport {
     /// Relative RMS difference of one U-Net prediction with the packed weights against the
     /// original ones (random latent, the model's own text encoding of a caption).
     pub unet_relative_error: f64,
-}
-
-fn read_state(path: &Path) -> Result<StateDict> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| Error::media(path, format!("invalid safetensors: {e}")))?;
-    let mut out = Vec::new();
-    for (name, view) in st.tensors() {
-        let values: Vec<f32> = match view.dtype() {
-            safetensors::Dtype::F32 => view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            safetensors::Dtype::F16 => view
-                .data()
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            other => {
-                return Err(Error::media(
-                    path,
-                    format!("tensor `{name}` has unsupported type {other:?}"),
-                ));
-            }
-        };
-        out.push((name, TensorData::new(values, view.shape().to_vec())));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
 }
 
 fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::media::output::write_atomic;
-use crate::models::weights::{StateDict, save_safetensors};
+use crate::models::weights::{StateDict, read_state, save_safetensors};
 
 const STATE: &str = "state.json";
 const OPTIMIZER: &str = "optimizer.bpk";
@@ -157,17 +157,13 @@ impl Ema {
     }
 
     fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let st = safetensors::SafeTensors::deserialize(&bytes)
-            .map_err(|e| Error::media(path, format!("invalid safetensors: {e}")))?;
         let mut values = BTreeMap::new();
-        for (name, view) in st.tensors() {
-            let v: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            values.insert(name, (view.shape().to_vec(), v));
+        for (name, data) in read_state(path)? {
+            let shape = data.shape().to_vec();
+            let v = data
+                .try_into_vec::<f32>()
+                .map_err(|e| Error::media(path, format!("tensor `{name}`: {e:?}")))?;
+            values.insert(name, (shape, v));
         }
         Ok(Self { values })
     }
