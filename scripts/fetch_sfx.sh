@@ -16,14 +16,14 @@ mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # apt downloads as an unprivileged user
 
 # package, licence (from the package's debian/copyright), where its sounds are: a folder, or
 # ARCHIVE:PREFIX for sounds inside archives named ARCHIVE (zip, pk3 and wz are zips; ocg is an
 # OpenClonk group; cat is OpenTTD's sound catalogue) under PREFIX. Music and voice lines are
 # dropped later, by `avsync dataset`. Ordered by usable effect seconds per MB downloaded, after
-# the first four; cube2-data, hedgewars-data, warzone2100-data and supertuxkart-data give under
-# one second of effects per MB (the rest is voices, music and maps) and are left out.
+# the first four. Left out: cube2-data, hedgewars-data, warzone2100-data, supertuxkart-data,
+# torcs-data and freecol give under one second of effects per MB (the rest is voices, music and
+# maps), or name their files after authors, car models or abbreviations rather than the sound.
 packages=(
   "0ad-data|CC-BY-SA-3.0|public.zip:audio/"
   "megaglest-data|CC-BY-SA-3.0|usr/share"
@@ -40,6 +40,7 @@ packages=(
   "extremetuxracer-data|GPL-2+|usr/share"
   "lugaru-data|CC-BY-SA-3.0|usr/share"
   "nexuiz-data|GPL-2+|data.pk3:sound/"
+  "endless-sky-data|public domain (a few files CC-BY-SA)|usr/share"
   "flare-game|CC-BY-SA-3.0+|usr/share"
   "widelands-data|GPL-2+|usr/share"
   "warmux-data|GPL-2+|usr/share"
