@@ -87,10 +87,66 @@ const PLUMBING: &[&str] = &[
     "seasonal",
     "symbols",
     "singlesteps",
+    // names of the games the recordings come from, and their folders
+    "ufoai",
+    "openttd",
+    "opensfx",
+    "scorched",
+    "globalmods",
+    "apoc",
+    "none",
+    "lincity",
+    "ng",
+    "openclonk",
+    "clonk",
+    "openarena",
+    "btanks",
+    "ardentryst",
+    "nyx",
+    "pyr",
+    "etr",
+    "extremetuxracer",
+    "lugaru",
+    "nexuiz",
+    "flare",
+    "fantasycore",
+    "empyrean",
+    "campaign",
+    "soundfx",
+    "widelands",
+    "warmux",
+    "redeclipse",
+    "endless",
+    "sky",
+    "morph",
+    "maps",
+    "world",
+    "player",
+    "other",
 ];
 
+/// Audio extensions a file name may repeat (`x_desc_da.ogg.ogg`); all are stripped.
+const AUDIO_EXTENSIONS: &[&str] = &["wav", "ogg", "flac", "mp3", "opus", "aif", "aiff", "m4a"];
+
 /// Library abbreviations spelled out.
-const SPELLED: &[(&str, &str)] = &[("fs", "footsteps"), ("swordhit", "sword hit")];
+const SPELLED: &[(&str, &str)] = &[
+    ("fs", "footsteps"),
+    ("swordhit", "sword hit"),
+    ("amb", "ambience"),
+    ("exp", "explosion"),
+    ("pkup", "pickup"),
+    ("strt", "start"),
+    ("ugv", "ground vehicle"),
+    ("trafic", "traffic"),
+    ("croud", "crowd"),
+    ("con", "construction"),
+    ("jav", "javelin"),
+    ("ele", "elephant"),
+    ("watr", "water"),
+    ("ric", "ricochet"),
+    ("ricoche", "ricochet"),
+    ("kam", "kamikaze"),
+];
 
 /// Path words that mark speech or music: not sound effects.
 const EXCLUDED: &[&str] = &[
@@ -138,6 +194,30 @@ const EXCLUDED: &[&str] = &[
     "alphabet",
     "letters",
     "math",
+    "tunes",
+    "jingle",
+    "jingles",
+    "fanfare",
+    "anthem",
+    "victory",
+    // radio and television voices
+    "radiomessage",
+    "newswav",
+    "voi",
+    "npc",
+    "npcs",
+    // character voice packs: team messages, replies
+    "coms",
+    "confirm",
+    "decline",
+    "doubt",
+    "coverme",
+    "letsgo",
+    "needhelp",
+    "flagseen",
+    "hooah",
+    "teamshoot",
+    "waypoint",
 ];
 
 /// File-name suffixes of spoken descriptions (`dog_desc.ogg`, `dog_fr.ogg`, `dog_en_GB.ogg`).
@@ -186,7 +266,12 @@ fn words(component: &str) -> Vec<String> {
 /// The caption of a sound at `relative` (a path inside the library, `/`-separated), or why it
 /// is not a sound effect. Words run from the file name up to the top folder, each once.
 pub fn caption_from_path(relative: &str) -> Result<String, String> {
-    let stem = relative.rsplit_once('.').map_or(relative, |(s, _)| s);
+    let mut stem = relative.rsplit_once('.').map_or(relative, |(s, _)| s);
+    while let Some((s, ext)) = stem.rsplit_once('.')
+        && AUDIO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+    {
+        stem = s;
+    }
     let components: Vec<&str> = stem.split(['/', '\\']).filter(|c| !c.is_empty()).collect();
     if components
         .last()
@@ -255,6 +340,46 @@ mod tests {
         assert_eq!(
             caption_from_path("stamps/animals/dog.ogg").unwrap(),
             "dog animals"
+        );
+        // a repeated extension still ends in the language suffix
+        assert!(caption_from_path("stamps/town/inukshuk-photo_desc_da.ogg.ogg").is_err());
+        // music, jingles and character voice packs
+        assert!(caption_from_path("btanks-data/games/btanks/data/tunes/glory.ogg").is_err());
+        assert!(caption_from_path("ufoai-sound/sound/ambience/jingle2.ogg").is_err());
+        assert!(caption_from_path("ardentryst/Sounds/VOI_Intro_1.ogg").is_err());
+        assert!(caption_from_path("flare/soundfx/npcs/male_merchant_01.ogg").is_err());
+        assert!(caption_from_path("nexuiz-data/sound/player/marine/coms/attack.ogg").is_err());
+        assert!(caption_from_path("nexuiz-data/sound/player/torus/coverme.ogg").is_err());
+        assert!(caption_from_path("openclonk-data/Clonk/Skin/Farmer/Confirm1.wav").is_err());
+        assert!(caption_from_path("ufoai-sound/sound/ambience/radiomessage.ogg").is_err());
+        // grunts are effects
+        assert_eq!(
+            caption_from_path("nexuiz-data/sound/player/marine/player/pain50.ogg").unwrap(),
+            "pain marine"
+        );
+    }
+
+    #[test]
+    fn game_names_are_dropped_and_abbreviations_spelled() {
+        assert_eq!(
+            caption_from_path("lincity-ng-data/games/lincity-ng/sounds/TraficHigh2.wav").unwrap(),
+            "traffic high"
+        );
+        assert_eq!(
+            caption_from_path("openclonk-data/Hits/Materials/Glass/GlassHit1.ogg").unwrap(),
+            "glass hit materials hits"
+        );
+        assert_eq!(
+            caption_from_path("ardentryst/games/ardentryst/Sounds/AMB_Intro_3.ogg").unwrap(),
+            "ambience intro"
+        );
+        assert_eq!(
+            caption_from_path("openarena-data/sound/player/watr_out.wav").unwrap(),
+            "water out"
+        );
+        assert_eq!(
+            caption_from_path("0ad-data/audio/resource/construction/con_wood_05.ogg").unwrap(),
+            "construction wood resource"
         );
     }
 }
