@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use avsync_engine::AudioBuffer;
-use avsync_engine::features::track::MotionTrack;
+use avsync_engine::features::track::{MotionTokens, MotionTrack};
 use avsync_engine::media::probe;
 use avsync_engine::media::{WavSpec, write_wav};
 use avsync_engine::pipeline::Model;
@@ -109,6 +109,7 @@ fn a_library_becomes_a_captioned_split_set() {
         window_s: 1.0,
         frame_count: 8,
         grid: 4,
+        tokens: MotionTokens::Kinematic,
     };
     let csv = write_eval_clips(&set, &spec, 2, 1, &tmp.path().join("eval")).unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();

@@ -7,6 +7,7 @@ use anyhow::Result;
 use avsync_engine::train::dataset::{
     DatasetOptions, SoundSet, Split, build_dataset, read_caption_csv,
 };
+use avsync_engine::features::track::MotionTokens;
 use avsync_engine::train::synth::{ClipSpec, write_eval_clips};
 use clap::Args;
 
@@ -78,6 +79,7 @@ pub fn run(a: &DatasetArgs) -> Result<()> {
             window_s: a.eval_seconds,
             frame_count: 1,
             grid: 4,
+            tokens: MotionTokens::Kinematic,
         };
         let csv = write_eval_clips(&set, &spec, a.eval_clips, a.seed, &a.out.join("eval"))?;
         println!("{} evaluation clips: {}", a.eval_clips, csv.display());

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::media::{RgbFrame, VideoReader, probe};
 
+use super::kinematics::{Kinematics, kinematics};
 use super::motion::{motion_energy, motion_grid};
 
 /// Width of the analysis pictures; motion is measured on a 32 x 32 grid, so more is waste.
@@ -30,6 +31,40 @@ pub struct MotionTrack {
     pub cells: Vec<Vec<f32>>,
     /// Mean RGB in [0, 1] per frame.
     pub colour: Vec<[f32; 3]>,
+    /// Camera motion, residual motion and change of motion per frame, on the same grid.
+    pub kinematics: Kinematics,
+}
+
+/// Which per-frame motion statistics a model's frame tokens carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MotionTokens {
+    /// Raw motion energy per cell and overall (`grid^2 + 1` per token): the first default
+    /// model's features.
+    Energy,
+    /// Motion after removing the camera's, and the change of motion, per cell, plus the
+    /// overall residual, the strongest change and the camera's speed (`2 grid^2 + 3`).
+    Kinematic,
+}
+
+impl MotionTokens {
+    /// Values per token for a grid side.
+    pub fn width(self, grid: usize) -> usize {
+        match self {
+            Self::Energy => grid * grid + 1,
+            Self::Kinematic => 2 * grid * grid + 3,
+        }
+    }
+}
+
+/// `ln(1 + 100 m)`: motion energy spans orders of magnitude, and the adapters' normalisation
+/// must not blow up a still picture's noise.
+fn compress_energy(m: f32) -> f32 {
+    (1.0 + 100.0 * m).ln()
+}
+
+/// `ln(1 + 10 v)` for velocities in picture widths per second (a brisk movement is about 1).
+fn compress_velocity(v: f32) -> f32 {
+    (1.0 + 10.0 * v).ln()
 }
 
 impl MotionTrack {
@@ -90,6 +125,7 @@ impl MotionTrack {
             fps,
             energy: motion_energy(frames),
             cells: motion_grid(frames, grid),
+            kinematics: kinematics(frames, fps, grid),
             grid,
             colour,
             times,
@@ -114,24 +150,53 @@ impl MotionTrack {
     }
 
     /// Frame tokens for a model window `[start_s, start_s + window_s)` split into `count`
-    /// equal slots: per slot, the maximum over its frames of each motion cell and of the
-    /// energy, compressed as `ln(1 + 100 m)` (motion spans orders of magnitude, and the
-    /// adapters' normalisation must not blow up a still picture's noise). Slots past the end
-    /// of the clip are zero. `count x (grid^2 + 1)` values, slot-major.
-    pub fn frame_tokens(&self, start_s: f64, window_s: f64, count: usize) -> Vec<f32> {
-        let width = self.grid * self.grid + 1;
+    /// equal slots: per slot, the maximum over its frames of each statistic of `kind`,
+    /// compressed (energies as `ln(1 + 100 m)`, velocities as `ln(1 + 10 v)`). Slots past the
+    /// end of the clip are zero. `count x kind.width(grid)` values, slot-major.
+    pub fn frame_tokens(
+        &self,
+        kind: MotionTokens,
+        start_s: f64,
+        window_s: f64,
+        count: usize,
+    ) -> Vec<f32> {
+        let cells = self.grid * self.grid;
+        let width = kind.width(self.grid);
         let mut out = vec![0f32; count * width];
         for (slot, row) in out.chunks_exact_mut(width).enumerate() {
             let a = start_s + slot as f64 * window_s / count as f64;
             let b = start_s + (slot + 1) as f64 * window_s / count as f64;
             for k in self.span(a, b) {
-                for (v, &c) in row.iter_mut().zip(&self.cells[k]) {
-                    *v = v.max(c);
+                match kind {
+                    MotionTokens::Energy => {
+                        for (v, &c) in row.iter_mut().zip(&self.cells[k]) {
+                            *v = v.max(compress_energy(c));
+                        }
+                        row[cells] = row[cells].max(compress_energy(self.energy[k]));
+                    }
+                    MotionTokens::Kinematic => {
+                        let kin = &self.kinematics;
+                        let (residual, change) = row.split_at_mut(cells);
+                        for (v, &c) in residual.iter_mut().zip(&kin.residual[k]) {
+                            *v = v.max(compress_energy(c));
+                        }
+                        let (change, overall) = change.split_at_mut(cells);
+                        for (v, &c) in change.iter_mut().zip(&kin.change[k]) {
+                            *v = v.max(compress_velocity(c));
+                        }
+                        let mean = kin.residual[k].iter().sum::<f32>() / cells.max(1) as f32;
+                        let strongest = kin.change[k].iter().fold(0f32, |m, &c| m.max(c));
+                        let [cx, cy] = kin.camera[k];
+                        let stats = [
+                            compress_energy(mean),
+                            compress_velocity(strongest),
+                            compress_velocity(cx.hypot(cy)),
+                        ];
+                        for (v, s) in overall.iter_mut().zip(stats) {
+                            *v = v.max(s);
+                        }
+                    }
                 }
-                row[width - 1] = row[width - 1].max(self.energy[k]);
-            }
-            for v in row.iter_mut() {
-                *v = (1.0 + 100.0 * *v).ln();
             }
         }
         out
@@ -149,7 +214,7 @@ impl MotionTrack {
         let mut colour = [0f32; 3];
         for k in span.clone() {
             for (i, &c) in self.cells[k].iter().enumerate() {
-                let v = (1.0 + 100.0 * c).ln();
+                let v = compress_energy(c);
                 mean[i] += v / n;
                 max[i] = max[i].max(v);
             }
@@ -172,11 +237,6 @@ impl MotionTrack {
         out
     }
 
-    /// Width of [`MotionTrack::frame_tokens`] rows for a grid side.
-    pub fn frame_token_width(grid: usize) -> usize {
-        grid * grid + 1
-    }
-
     /// Length of [`MotionTrack::video_vector`] for a grid side.
     pub fn video_vector_width(grid: usize) -> usize {
         2 * grid * grid + 7
@@ -195,13 +255,18 @@ mod tests {
             grid: 1,
             cells: energy.iter().map(|&e| vec![e]).collect(),
             colour: vec![[0.5; 3]; energy.len()],
+            kinematics: Kinematics {
+                camera: vec![[0.3, 0.4]; energy.len()],
+                residual: energy.iter().map(|&e| vec![e]).collect(),
+                change: energy.iter().map(|&e| vec![2.0 * e]).collect(),
+            },
         }
     }
 
     #[test]
     fn tokens_pool_each_slot_and_zero_past_the_end() {
         let t = track(&[0.0, 0.5, 0.0, 0.0, 0.1, 0.0]);
-        let tok = t.frame_tokens(0.0, 0.8, 4);
+        let tok = t.frame_tokens(MotionTokens::Energy, 0.0, 0.8, 4);
         assert_eq!(tok.len(), 4 * 2);
         let f = |m: f32| (1.0 + 100.0 * m).ln();
         assert_eq!(&tok[..2], &[f(0.5), f(0.5)]);
@@ -211,5 +276,15 @@ mod tests {
         let v = t.video_vector(0.0, 1.2);
         assert_eq!(v.len(), MotionTrack::video_vector_width(1));
         assert!((v[8] - 0.5).abs() < 1e-6, "six of twelve frames covered");
+        let kin = t.frame_tokens(MotionTokens::Kinematic, 0.0, 0.8, 4);
+        assert_eq!(kin.len(), 4 * MotionTokens::Kinematic.width(1));
+        let g = |v: f32| (1.0 + 10.0 * v).ln();
+        assert_eq!(&kin[..5], &[f(0.5), g(1.0), f(0.5), g(1.0), g(0.5)]);
+        assert_eq!(
+            &kin[5..10],
+            &[0.0, 0.0, 0.0, 0.0, g(0.5)],
+            "only the camera moves"
+        );
+        assert_eq!(&kin[15..], &[0.0; 5], "beyond the clip");
     }
 }

@@ -47,7 +47,7 @@ pub fn visual_features(
     let w = plan.len();
     let ws = plan.window_s;
     let (frames, frames_shape) = match &model.frames {
-        FrameEncoder::Motion { count, grid } => {
+        FrameEncoder::Motion { kind, count, grid } => {
             if *grid != track.grid {
                 return Err(Error::invalid(format!(
                     "the motion track has a {} grid, the model reads {grid}",
@@ -57,9 +57,9 @@ pub fn visual_features(
             let values: Vec<f32> = plan
                 .starts
                 .iter()
-                .flat_map(|&s| track.frame_tokens(s, ws, *count))
+                .flat_map(|&s| track.frame_tokens(*kind, s, ws, *count))
                 .collect();
-            let d = MotionTrack::frame_token_width(*grid);
+            let d = kind.width(*grid);
             (values, [w, *count, d])
         }
         FrameEncoder::Clip { encoder, count } => {

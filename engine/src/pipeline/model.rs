@@ -20,7 +20,7 @@ use crate::encoders::minilm::MiniLm;
 use crate::encoders::t5::T5TextEncoder;
 use crate::encoders::viclip::{ViClip, ViClipConfig};
 use crate::error::{Error, Result};
-use crate::features::track::MotionTrack;
+use crate::features::track::{MotionTokens, MotionTrack};
 use crate::models::adapters::AdapterConfig;
 use crate::models::checkpoint::{config_path, safetensors_files};
 use crate::models::heads::VerifierHeads;
@@ -111,8 +111,16 @@ pub enum TextSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FrameSpec {
-    /// Motion cells and energy per slot ([`MotionTrack::frame_tokens`]).
+    /// Motion cells and energy per slot ([`MotionTokens::Energy`]).
     Motion {
+        /// Slots per window.
+        count: usize,
+        /// Motion grid side.
+        grid: usize,
+    },
+    /// Motion without the camera's and change of motion per slot
+    /// ([`MotionTokens::Kinematic`]).
+    Kinematic {
         /// Slots per window.
         count: usize,
         /// Motion grid side.
@@ -212,6 +220,8 @@ impl TextEncoder {
 pub enum FrameEncoder {
     /// Motion tokens.
     Motion {
+        /// Which statistics.
+        kind: MotionTokens,
         /// Slots per window.
         count: usize,
         /// Grid side.
@@ -366,6 +376,12 @@ impl Model {
         };
         let frames = match &m.frames {
             FrameSpec::Motion { count, grid } => FrameEncoder::Motion {
+                kind: MotionTokens::Energy,
+                count: *count,
+                grid: *grid,
+            },
+            FrameSpec::Kinematic { count, grid } => FrameEncoder::Motion {
+                kind: MotionTokens::Kinematic,
                 count: *count,
                 grid: *grid,
             },
@@ -552,7 +568,7 @@ pub fn load_aisfx(device: &Device) -> std::result::Result<Aisfx, String> {
 
 fn frame_width(f: &FrameEncoder) -> usize {
     match f {
-        FrameEncoder::Motion { grid, .. } => MotionTrack::frame_token_width(*grid),
+        FrameEncoder::Motion { kind, grid, .. } => kind.width(*grid),
         FrameEncoder::Clip { encoder, .. } => encoder.vision.embed_dim(),
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::model::{FrameSpec, MANIFEST, ModelManifest, ReferenceSpec, TextSpec, VideoSpec};
 use crate::error::{Error, Result};
-use crate::features::track::MotionTrack;
+use crate::features::track::{MotionTokens, MotionTrack};
 use crate::media::output::write_atomic;
 use crate::models::adapters::AdapterConfig;
 use crate::models::unet::{BlockKind, UNet2DConditionModel, UNetConfig};
@@ -160,7 +160,7 @@ impl ModelSpec {
             adapter: AdapterConfig {
                 d_video: MotionTrack::video_vector_width(GRID),
                 num_video_tokens: 4,
-                d_frame: MotionTrack::frame_token_width(GRID),
+                d_frame: MotionTokens::Kinematic.width(GRID),
                 d_audio: 64,
                 cross_attention_dim: p.unet.cross_attention_dim,
                 rope_theta: 10_000.0,
@@ -169,7 +169,7 @@ impl ModelSpec {
             vae: p.vae,
             vocoder: p.vocoder,
             text: TextSpec::Minilm { path: None },
-            frames: FrameSpec::Motion {
+            frames: FrameSpec::Kinematic {
                 count: p.frames,
                 grid: GRID,
             },

@@ -40,7 +40,7 @@ const MIN_REFERENCE_SECONDS: f64 = 0.32;
 
 /// The motion-feature shape the model reads.
 fn clip_spec(model: &Model) -> Result<ClipSpec> {
-    let FrameEncoder::Motion { count, grid } = model.frames else {
+    let FrameEncoder::Motion { kind, count, grid } = model.frames else {
         return Err(Error::invalid(
             "training is for the default tier (motion frame features)",
         ));
@@ -54,6 +54,7 @@ fn clip_spec(model: &Model) -> Result<ClipSpec> {
         window_s: model.window_seconds(),
         frame_count: count,
         grid,
+        tokens: kind,
     })
 }
 
