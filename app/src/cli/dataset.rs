@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use avsync_engine::eval::unseen::write_unseen_clips;
+use avsync_engine::features::track::MotionTokens;
 use avsync_engine::train::dataset::{
     DatasetOptions, SoundSet, Split, build_dataset, read_caption_csv,
 };
-use avsync_engine::features::track::MotionTokens;
 use avsync_engine::train::synth::{ClipSpec, write_eval_clips};
 use clap::Args;
 
@@ -33,6 +34,14 @@ pub struct DatasetArgs {
     /// `clips.csv` for `avsync eval`.
     #[arg(long, default_value_t = 0)]
     pub eval_clips: usize,
+    /// Also write this many clips of the unseen family (a separate renderer with physical
+    /// motion, other shapes, backgrounds and cameras, never used in training) to
+    /// `OUT/eval-unseen/`, with a `clips.csv`.
+    #[arg(long, default_value_t = 0)]
+    pub unseen_clips: usize,
+    /// Only write the evaluation clips of the set already at `--out` (no decoding).
+    #[arg(long)]
+    pub clips_only: bool,
     /// Length of each evaluation clip in seconds.
     #[arg(long, default_value_t = 5.0)]
     pub eval_seconds: f64,
@@ -42,6 +51,30 @@ pub struct DatasetArgs {
 }
 
 pub fn run(a: &DatasetArgs) -> Result<()> {
+    if !a.clips_only {
+        build(a)?;
+    }
+    let set = SoundSet::open(&a.out)?;
+    if a.eval_clips > 0 {
+        let spec = ClipSpec {
+            window_s: a.eval_seconds,
+            frame_count: 1,
+            grid: 4,
+            tokens: MotionTokens::Kinematic,
+        };
+        let csv = write_eval_clips(&set, &spec, a.eval_clips, a.seed, &a.out.join("eval"))?;
+        println!("{} evaluation clips: {}", a.eval_clips, csv.display());
+    }
+    if a.unseen_clips > 0 {
+        let dir = a.out.join("eval-unseen");
+        let csv = write_unseen_clips(&set, a.eval_seconds, a.unseen_clips, a.seed, &dir)?;
+        println!("{} unseen-family clips: {}", a.unseen_clips, csv.display());
+    }
+    Ok(())
+}
+
+/// Decode, caption and split the library into the set.
+fn build(a: &DatasetArgs) -> Result<()> {
     let captions = match &a.captions {
         Some(p) => read_caption_csv(p)?,
         None => Default::default(),
@@ -73,16 +106,5 @@ pub fn run(a: &DatasetArgs) -> Result<()> {
         captions.len(),
         index.skipped.len()
     );
-    if a.eval_clips > 0 {
-        let set = SoundSet::open(&a.out)?;
-        let spec = ClipSpec {
-            window_s: a.eval_seconds,
-            frame_count: 1,
-            grid: 4,
-            tokens: MotionTokens::Kinematic,
-        };
-        let csv = write_eval_clips(&set, &spec, a.eval_clips, a.seed, &a.out.join("eval"))?;
-        println!("{} evaluation clips: {}", a.eval_clips, csv.display());
-    }
     Ok(())
 }

@@ -11,10 +11,11 @@ use avsync_engine::AudioBuffer;
 use avsync_engine::encoders::aisfx::Aisfx;
 use avsync_engine::eval::fd::frechet_distance_of_sets;
 use avsync_engine::eval::onset::onset_scores;
+use avsync_engine::eval::prompt_rank::PromptJudge;
 use avsync_engine::eval::summary::{ClipMetrics, VariantSummary, markdown_table};
 use avsync_engine::gmds::GmdsSettings;
 use avsync_engine::media::{DecodeOptions, decode_audio};
-use avsync_engine::pipeline::model::SAMPLE_RATE;
+use avsync_engine::pipeline::model::{SAMPLE_RATE, assets_dir};
 use avsync_engine::pipeline::{GenerationRequest, Job};
 use clap::Args;
 
@@ -36,6 +37,11 @@ pub struct EvalArgs {
     /// Comma-separated variants: full, no-frames, no-video, no-gmds.
     #[arg(long, default_value = "full,no-frames,no-gmds")]
     variants: String,
+    /// Model whose verifier heads judge how well each generated clip matches its
+    /// description among all the clips' descriptions (the prompt rank); the evaluated model
+    /// when absent. Keep it fixed when comparing models.
+    #[arg(long)]
+    judge: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingsArgs,
 }
@@ -76,6 +82,34 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         .with_context(|| format!("{}: cannot create", a.out.display()))?;
     let generator = a.settings.generator()?;
     let aisfx = avsync_engine::pipeline::model::load_aisfx(&burn::tensor::Device::flex());
+    let judge_dir = match &a.judge {
+        Some(d) => d.clone(),
+        None => a.settings.model_dir()?,
+    };
+    let models = assets_dir().join("models");
+    let judge = PromptJudge::load(
+        &judge_dir,
+        &models.join("minilm"),
+        &models.join("aisfx"),
+        &burn::tensor::Device::flex(),
+    );
+    if let Err(why) = &judge {
+        eprintln!("note: no prompt rank: {why}");
+    }
+    let mut descriptions: Vec<String> = Vec::new();
+    let truth: Vec<usize> = clips
+        .iter()
+        .map(|c| {
+            let text = c.text.clone().unwrap_or_else(|| a.settings.text.clone());
+            descriptions
+                .iter()
+                .position(|d| *d == text)
+                .unwrap_or_else(|| {
+                    descriptions.push(text);
+                    descriptions.len() - 1
+                })
+        })
+        .collect();
 
     // The real sound of every clip, over the same range the model generates.
     let mut truths = Vec::with_capacity(clips.len());
@@ -148,7 +182,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 None
             }
         };
-        summaries.push(VariantSummary::new(variant, per_clip, fd));
+        let mut summary = VariantSummary::new(variant, per_clip, fd);
+        if let Ok(judge) = &judge
+            && descriptions.len() > 1
+        {
+            summary.prompt = Some(judge.rank(&descriptions, &generated, SAMPLE_RATE, &truth)?);
+        }
+        summaries.push(summary);
     }
 
     let json = serde_json::to_vec_pretty(&serde_json::json!({

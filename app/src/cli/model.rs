@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use avsync_engine::pipeline::Model;
+use avsync_engine::pipeline::inherit::inherit_weights;
 use avsync_engine::pipeline::pack::pack_model;
 use avsync_engine::pipeline::presets::{Preset, init_model_dir};
 use burn::tensor::Device;
@@ -24,6 +25,10 @@ pub enum ModelCommand {
         /// Directory to create.
         #[arg(long)]
         out: PathBuf,
+        /// A trained model to start from: every tensor whose name and shape it shares with
+        /// the new one is carried over (plus its verifier heads and vocoding).
+        #[arg(long)]
+        from: Option<PathBuf>,
     },
     /// Copy a trained model for shipping, weights in half precision (with the effect of that
     /// on the U-Net's output measured and printed).
@@ -46,8 +51,22 @@ pub enum ModelCommand {
 
 pub fn run(c: &ModelCommand) -> Result<()> {
     match c {
-        ModelCommand::Init { preset, name, out } => {
+        ModelCommand::Init {
+            preset,
+            name,
+            out,
+            from,
+        } => {
             init_model_dir(*preset, name, out, &Device::flex())?;
+            if let Some(from) = from {
+                let report = inherit_weights(from, out)?;
+                for (part, carried, fresh) in &report.parts {
+                    eprintln!(
+                        "{part}: {carried} tensors from {}, {fresh} fresh",
+                        from.display()
+                    );
+                }
+            }
             println!("{}", out.display());
         }
         ModelCommand::Pack {

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::onset::OnsetScores;
+use super::prompt_rank::PromptRanks;
 
 /// Metrics of one generated clip.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +44,9 @@ pub struct VariantSummary {
     pub score: Option<f64>,
     /// Mean seconds per clip.
     pub seconds: f64,
+    /// Rank of each clip's description among all the clips' descriptions, judged in the
+    /// verifier heads' joint space.
+    pub prompt: Option<PromptRanks>,
     /// Per-clip metrics.
     pub per_clip: Vec<ClipMetrics>,
 }
@@ -65,6 +69,7 @@ impl VariantSummary {
             text: mean(per_clip.iter().filter_map(|c| c.text)),
             score: mean(per_clip.iter().filter_map(|c| c.score)),
             seconds: mean(per_clip.iter().map(|c| c.seconds)).unwrap_or(0.0),
+            prompt: None,
             per_clip,
         }
     }
@@ -75,16 +80,21 @@ pub fn markdown_table(variants: &[VariantSummary]) -> String {
     let cell =
         |v: Option<f64>, digits: usize| v.map_or("n/a".to_string(), |x| format!("{x:.digits$}"));
     let mut out = String::from(
-        "| variant | clips | onset ACC | onset AP | FD (aisfx) | sync | text | verifiers | s / clip |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| variant | clips | onset ACC | onset AP | FD (aisfx) | prompt rank | prompt top-5 | sync | text | verifiers | s / clip |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for v in variants {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
             v.name,
             v.clips,
             cell(v.acc, 3),
             cell(v.ap, 3),
             cell(v.fd, 2),
+            v.prompt.as_ref().map_or("n/a".into(), |p| format!(
+                "{:.1} / {}",
+                p.mean_rank, p.candidates
+            )),
+            cell(v.prompt.as_ref().map(|p| p.top5), 3),
             cell(v.sync, 3),
             cell(v.text, 3),
             cell(v.score, 3),
@@ -126,7 +136,9 @@ mod tests {
         assert_eq!((v.clips, v.acc, v.ap), (3, Some(0.75), Some(0.375)));
         let table = markdown_table(&[v]);
         assert!(
-            table.contains("| full | 3 | 0.750 | 0.375 | n/a | 0.500 | n/a | 0.250 | 2.0 |"),
+            table.contains(
+                "| full | 3 | 0.750 | 0.375 | n/a | n/a | n/a | 0.500 | n/a | 0.250 | 2.0 |"
+            ),
             "{table}"
         );
     }

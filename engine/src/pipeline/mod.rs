@@ -5,6 +5,7 @@ pub mod conditioning;
 pub mod denoise;
 pub mod export;
 pub mod generate;
+pub mod inherit;
 pub mod job;
 pub mod model;
 pub mod noise;
