@@ -26,9 +26,13 @@ pub struct DatasetArgs {
     /// Fraction held out for validation.
     #[arg(long, default_value_t = 0.1)]
     pub validation: f64,
-    /// Files longer than this many seconds are left out (music beds, ambience loops).
+    /// Longest sound in seconds: longer recordings (ambiences, machines) are cut into equal
+    /// pieces no longer than this, each in its file's split.
     #[arg(long, default_value_t = 30.0)]
     pub max_seconds: f64,
+    /// Files longer than this many seconds are left out (music beds, long field recordings).
+    #[arg(long, default_value_t = 300.0)]
+    pub max_file_seconds: f64,
     /// Also write this many evaluation clips from the validation split (rendered picture
     /// whose events follow the sound, sound as the audio track) to `OUT/eval/`, with a
     /// `clips.csv` for `avsync eval`.
@@ -82,6 +86,7 @@ fn build(a: &DatasetArgs) -> Result<()> {
     let opts = DatasetOptions {
         validation_fraction: a.validation,
         max_seconds: a.max_seconds,
+        max_file_seconds: a.max_file_seconds,
         captions,
         ..DatasetOptions::default()
     };

@@ -76,8 +76,11 @@ pub struct DatasetOptions {
     pub validation_fraction: f64,
     /// Shorter sounds (after trimming) are skipped.
     pub min_seconds: f64,
-    /// Longer files are skipped (long files are music beds and ambiences, not effects).
+    /// Longest sound: longer recordings (ambiences, machines) are cut into equal pieces of at
+    /// most this length, each a sound of its own in the parent file's split.
     pub max_seconds: f64,
+    /// Longer files are skipped (beds of many minutes are music or field recordings).
+    pub max_file_seconds: f64,
     /// Captions by relative path (from a CSV); others come from the path.
     pub captions: BTreeMap<String, String>,
 }
@@ -88,6 +91,7 @@ impl Default for DatasetOptions {
             validation_fraction: 0.1,
             min_seconds: 0.1,
             max_seconds: 30.0,
+            max_file_seconds: 300.0,
             captions: BTreeMap::new(),
         }
     }
@@ -215,7 +219,7 @@ pub fn build_dataset(
     };
     let mut pcm: Vec<i16> = Vec::new();
     let decode = DecodeOptions {
-        max_duration_s: opts.max_seconds + 30.0,
+        max_duration_s: opts.max_file_seconds + 30.0,
         ..DecodeOptions::to(SAMPLE_RATE, 1)
     };
     for (i, rel) in files.iter().enumerate() {
@@ -244,12 +248,12 @@ pub fn build_dataset(
         };
         let trimmed = trim_silence(&audio.samples);
         let seconds = trimmed.len() as f64 / f64::from(SAMPLE_RATE);
-        if seconds < opts.min_seconds || audio.duration_s() > opts.max_seconds {
+        if seconds < opts.min_seconds || audio.duration_s() > opts.max_file_seconds {
             index.skipped.push(skip(format!(
                 "{:.2} s is outside {}-{} s",
                 audio.duration_s(),
                 opts.min_seconds,
-                opts.max_seconds
+                opts.max_file_seconds
             )));
             continue;
         }
@@ -258,19 +262,29 @@ pub fn build_dataset(
         } else {
             Split::Train
         };
-        index.sounds.push(SoundEntry {
-            source: rel.clone(),
-            caption,
-            licence: licence_of(root, &path, &mut licences),
-            split,
-            offset: pcm.len(),
-            len: trimmed.len(),
-        });
-        pcm.extend(
-            trimmed
-                .iter()
-                .map(|&x| (x.clamp(-1.0, 1.0) * 32767.0).round() as i16),
-        );
+        let licence = licence_of(root, &path, &mut licences);
+        let pieces = (seconds / opts.max_seconds.max(opts.min_seconds))
+            .ceil()
+            .max(1.0) as usize;
+        let piece = trimmed.len().div_ceil(pieces);
+        for (k, part) in trimmed.chunks(piece.max(1)).enumerate() {
+            index.sounds.push(SoundEntry {
+                source: if pieces == 1 {
+                    rel.clone()
+                } else {
+                    format!("{rel}#{}", k + 1)
+                },
+                caption: caption.clone(),
+                licence: licence.clone(),
+                split,
+                offset: pcm.len(),
+                len: part.len(),
+            });
+            pcm.extend(
+                part.iter()
+                    .map(|&x| (x.clamp(-1.0, 1.0) * 32767.0).round() as i16),
+            );
+        }
     }
     progress(files.len(), files.len());
     if index.sounds.is_empty() {
