@@ -202,6 +202,31 @@ impl MotionTrack {
         out
     }
 
+    /// Visual event strength per frame: the strongest change of motion in any cell (picture
+    /// widths per second) plus ten times the rise of the residual motion (a flash, an
+    /// appearance). Peaks where something hits, stops, turns or starts, not along a steady
+    /// movement or a camera move: what the sync verifier lines sound onsets up with.
+    pub fn events(&self) -> Vec<f32> {
+        let k = &self.kinematics;
+        let mean = |c: &[f32]| c.iter().sum::<f32>() / c.len().max(1) as f32;
+        (0..self.len())
+            .map(|i| {
+                let change = k
+                    .change
+                    .get(i)
+                    .map_or(0.0, |c| c.iter().fold(0f32, |m, &v| m.max(v)));
+                let rise = match (
+                    k.residual.get(i),
+                    i.checked_sub(1).and_then(|j| k.residual.get(j)),
+                ) {
+                    (Some(now), Some(before)) => (mean(now) - mean(before)).max(0.0),
+                    _ => 0.0,
+                };
+                change + 10.0 * rise
+            })
+            .collect()
+    }
+
     /// The global video vector of a window: mean and maximum of each compressed motion cell,
     /// mean colour and its spread over time, and the fraction of the window the clip covers.
     /// `2 grid^2 + 7` values.

@@ -439,7 +439,7 @@ impl<'a> Scorer<'a> {
         reference: Option<Vec<f32>>,
     ) -> Self {
         let sync = SyncVerifier {
-            motion: track.energy.clone(),
+            motion: track.events(),
             times: track.times.iter().map(|t| t - start).collect(),
             fps: track.fps,
             max_lag: 2,

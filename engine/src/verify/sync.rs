@@ -1,6 +1,7 @@
 //! The model-free audio-visual sync verifier: Pearson correlation between the candidate's
-//! onset envelope and the clip's motion energy at the video frame times, maximised over small
-//! lags (+-2 frames by default, the tolerance of the eye).
+//! onset envelope and the clip's visual events (changes of motion, `MotionTrack::events`) at
+//! the video frame times, maximised over small lags (+-2 frames by default, the tolerance of
+//! the eye).
 //!
 //! It scores from the log-mel the VAE decodes, before the vocoder runs, so the search needs
 //! no waveform: the envelope is the positive spectral flux of the log-mel (the same quantity
@@ -9,10 +10,10 @@
 use super::{CandidateView, Verifier, VerifierScore};
 use crate::dsp::MelSpectrogram;
 
-/// The sync verifier over one clip range: motion energy per frame at `times` (seconds from
-/// the start of the range).
+/// The sync verifier over one clip range: visual event strength per frame at `times`
+/// (seconds from the start of the range).
 pub struct SyncVerifier {
-    /// Motion energy per frame.
+    /// Visual event strength per frame.
     pub motion: Vec<f32>,
     /// Frame times from the start of the range.
     pub times: Vec<f64>,
