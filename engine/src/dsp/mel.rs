@@ -6,11 +6,15 @@
 //! Tango helpers reproduce `tools/torch_tools.py` (`normalize_wav`, `pad_wav`,
 //! `read_wav_file`, `get_mel_from_wav`, `_pad_spec`, `wav_to_fbank`). A model conditioned on
 //! these features only behaves as trained if every step matches, padding value included.
+//!
+//! The same extractor also computes the front end of jik876's HiFi-GAN
+//! (`meldataset.mel_spectrogram`, [`MelConfig::hifigan`]), which frames the signal differently
+//! ([`MelFraming::HifiGan`]): a pretrained vocoder must be fed the mel it was trained on.
 
 use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
 
-use super::stft::{MagnitudeSpectrogram, PadMode, Stft, StftConfig};
+use super::stft::{MagnitudeSpectrogram, PadMode, Stft, StftConfig, pad_signal};
 
 /// Lower clamp applied before the logarithm (AudioLDM's `dynamic_range_compression`,
 /// `clip_val=1e-5`, as an f32 like the torch tensor it is applied to).
@@ -19,8 +23,23 @@ pub const LOG_MEL_FLOOR: f32 = 1e-5;
 /// Frames of the mel spectrogram Tango trains and generates on (`target_length=1024`).
 pub const TANGO_TARGET_FRAMES: usize = 1024;
 
+/// How the signal is cut into frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MelFraming {
+    /// Frame `t` centred on sample `t * hop` (`n_fft / 2` samples of reflect padding at each
+    /// end, `torch.stft(center=True)`): AudioLDM, librosa.
+    #[default]
+    Centred,
+    /// jik876's HiFi-GAN: `(n_fft - hop) / 2` samples of reflect padding at each end and
+    /// uncentred frames, so frame `t` is centred on sample `(t + 1/2) * hop` and a signal of
+    /// `k * hop` samples gives exactly `k` frames.
+    #[serde(rename = "hifigan")]
+    HifiGan,
+}
+
 /// Parameters of a mel spectrogram front end.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MelConfig {
     /// Sample rate of the input in Hz.
     pub sample_rate: u32,
@@ -36,6 +55,13 @@ pub struct MelConfig {
     pub fmin: f64,
     /// Highest filter edge in Hz.
     pub fmax: f64,
+    /// Frame layout (default: centred).
+    #[serde(default)]
+    pub framing: MelFraming,
+    /// Added to `|X|^2` before the square root (jik876's `sqrt(re^2 + im^2 + 1e-9)`; 0 for
+    /// AudioLDM's plain magnitude).
+    #[serde(default)]
+    pub power_offset: f64,
 }
 
 impl MelConfig {
@@ -49,12 +75,39 @@ impl MelConfig {
             n_mels: 64,
             fmin: 0.0,
             fmax: 8000.0,
+            framing: MelFraming::Centred,
+            power_offset: 0.0,
+        }
+    }
+
+    /// jik876's HiFi-GAN (V1 and the universal vocoder): 22.05 kHz, n_fft 1024, hop 256,
+    /// window 1024, 80 bands, 0-8 kHz, [`MelFraming::HifiGan`], magnitude offset 1e-9.
+    pub fn hifigan() -> Self {
+        Self {
+            sample_rate: 22_050,
+            n_fft: 1024,
+            hop_length: 256,
+            win_length: 1024,
+            n_mels: 80,
+            fmin: 0.0,
+            fmax: 8000.0,
+            framing: MelFraming::HifiGan,
+            power_offset: 1e-9,
         }
     }
 
     /// Seconds between frames.
     pub fn hop_seconds(&self) -> f64 {
         self.hop_length as f64 / self.sample_rate as f64
+    }
+
+    /// Time of the centre of frame `t` in seconds (`t` hops for centred frames, `t + 1/2`
+    /// for HiFi-GAN's).
+    pub fn frame_centre_s(&self, t: f64) -> f64 {
+        match self.framing {
+            MelFraming::Centred => t * self.hop_seconds(),
+            MelFraming::HifiGan => (t + 0.5) * self.hop_seconds(),
+        }
     }
 }
 
@@ -387,16 +440,28 @@ pub struct MelExtractor {
 }
 
 impl MelExtractor {
-    /// Plan the STFT (centred, reflect padding, as AudioLDM) and build the filterbank.
+    /// Plan the STFT (reflect padding, framed as the config says) and build the filterbank.
     pub fn new(config: MelConfig) -> Result<Self> {
         if config.sample_rate == 0 {
             return Err(Error::invalid("mel sample rate must be positive"));
+        }
+        if !(config.power_offset.is_finite() && config.power_offset >= 0.0) {
+            return Err(Error::invalid(format!(
+                "mel power offset must be finite and >= 0, got {}",
+                config.power_offset
+            )));
+        }
+        if config.framing == MelFraming::HifiGan && config.hop_length > config.n_fft {
+            return Err(Error::invalid(format!(
+                "HiFi-GAN framing needs hop <= n_fft, got {} and {}",
+                config.hop_length, config.n_fft
+            )));
         }
         let stft = Stft::new(StftConfig {
             n_fft: config.n_fft,
             hop_length: config.hop_length,
             win_length: config.win_length,
-            center: true,
+            center: config.framing == MelFraming::Centred,
             pad_mode: PadMode::Reflect,
         })?;
         let filterbank = MelFilterbank::new(
@@ -482,8 +547,32 @@ impl MelExtractor {
         Ok(pad_spec(&self.log_mel(&prepared)?, target_frames))
     }
 
+    /// `|STFT|` of `wav` as the front end frames it (HiFi-GAN framing pads first; the power
+    /// offset is added under the square root).
+    pub fn magnitude(&self, wav: &[f32]) -> Result<MagnitudeSpectrogram> {
+        match self.config.framing {
+            MelFraming::Centred => self.offset_magnitude(wav),
+            MelFraming::HifiGan => {
+                if wav.is_empty() {
+                    return Err(Error::invalid("STFT of an empty signal"));
+                }
+                let pad = (self.config.n_fft - self.config.hop_length) / 2;
+                self.offset_magnitude(&pad_signal(wav, pad, PadMode::Reflect))
+            }
+        }
+    }
+
+    fn offset_magnitude<T: Copy + Into<f64>>(&self, signal: &[T]) -> Result<MagnitudeSpectrogram> {
+        let offset = self.config.power_offset;
+        if offset == 0.0 {
+            self.stft.magnitude(signal)
+        } else {
+            Ok(self.stft.power(signal)?.map(|p| (p + offset).sqrt()))
+        }
+    }
+
     fn mel_with(&self, wav: &[f32], mut f: impl FnMut(f64) -> f32) -> Result<MelSpectrogram> {
-        let magnitude = self.stft.magnitude(wav)?;
+        let magnitude = self.magnitude(wav)?;
         let mel = self.filterbank.apply_spectrogram(&magnitude)?;
         Ok(MelSpectrogram {
             n_mels: self.config.n_mels,
@@ -700,6 +789,61 @@ mod tests {
         assert_eq!(vec![mel.n_frames, mel.n_mels], reference.shape);
         let err = max_scaled_error(&mel.data, &reference.values);
         assert!(err <= 1e-4, "log-mel max |err| / (1 + |ref|) = {err:e}");
+    }
+
+    #[test]
+    fn hifigan_front_end_matches_jik876() {
+        // `tests/parity/hifigan_reference.py`: meldataset.mel_spectrogram at 22.05 kHz.
+        let fx = fixtures::load("mel_hifigan.safetensors");
+        let extractor = MelExtractor::new(MelConfig::hifigan()).unwrap();
+        let mut reference = vec![0.0f64; 80 * 513];
+        for (&i, &w) in fx["filterbank_index"]
+            .values
+            .iter()
+            .zip(&fx["filterbank_weight"].values)
+        {
+            reference[i as usize] = w;
+        }
+        let max_err = extractor
+            .filterbank()
+            .weights()
+            .iter()
+            .zip(&reference)
+            .map(|(&w, &r)| (w as f64 - r).abs())
+            .fold(0.0, f64::max);
+        let max_weight = reference.iter().fold(0.0f64, |m, &v| m.max(v));
+        assert!(max_err <= 1e-7 * max_weight, "filterbank error {max_err:e}");
+
+        let input = fx["input"].as_f32();
+        let mel = extractor.log_mel(&input).unwrap();
+        assert_eq!(vec![mel.n_frames, mel.n_mels], fx["log_mel"].shape);
+        // 11025 samples are 43 whole hops: HiFi-GAN framing gives one frame per hop.
+        assert_eq!(mel.n_frames, input.len() / 256);
+        let err = max_scaled_error(&mel.data, &fx["log_mel"].values);
+        assert!(err <= 1e-4, "log-mel max |err| / (1 + |ref|) = {err:e}");
+        assert!((extractor.config().frame_centre_s(0.0) - 128.0 / 22050.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mel_configs_read_from_json() {
+        let json = serde_json::to_string(&MelConfig::hifigan()).unwrap();
+        let back: MelConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, MelConfig::hifigan());
+        // Without the framing fields: AudioLDM's centred frames, plain magnitudes.
+        let plain: MelConfig = serde_json::from_str(
+            r#"{"sample_rate":16000,"n_fft":1024,"hop_length":160,"win_length":1024,
+                "n_mels":64,"fmin":0.0,"fmax":8000.0}"#,
+        )
+        .unwrap();
+        assert_eq!(plain, MelConfig::audioldm());
+        let bad = MelConfig {
+            power_offset: -1.0,
+            ..MelConfig::hifigan()
+        };
+        assert!(MelExtractor::new(bad).is_err());
+        let hifigan = MelExtractor::new(MelConfig::hifigan()).unwrap();
+        assert!(hifigan.log_mel(&[]).is_err());
+        assert!(hifigan.log_mel(&[0.1; 100]).is_err());
     }
 
     #[test]

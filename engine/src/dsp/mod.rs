@@ -1,6 +1,7 @@
 //! Audio signal processing for the Foley pipeline: the mel front end the diffusion model was
-//! trained on (AudioLDM / Tango), a vocoder-free Griffin-Lim inverse, EBU R128 loudness,
-//! onset detection for video sync, and the sample-accurate edits the timeline needs.
+//! trained on (AudioLDM / Tango), its mapping onto a pretrained vocoder's mel, a vocoder-free
+//! Griffin-Lim inverse, EBU R128 loudness, onset detection for video sync, and the
+//! sample-accurate edits the timeline needs.
 //!
 //! Numerics that must match a reference implementation (mel filterbank, log-mel, onset
 //! strength) are ported operation by operation and checked against fixtures produced by
@@ -11,13 +12,16 @@ pub mod griffin_lim;
 pub mod loudness;
 pub mod master;
 pub mod mel;
+pub mod mel_map;
 pub mod onset;
 pub mod stft;
 
 pub use edit::{FadeShape, FrameRate};
 pub use griffin_lim::{GriffinLimConfig, PhaseInit};
 pub use loudness::{Loudness, NormalizeReport};
-pub use mel::{MelConfig, MelExtractor, MelFilterbank, MelNorm, MelScale, MelSpectrogram};
+pub use mel::{
+    MelConfig, MelExtractor, MelFilterbank, MelFraming, MelNorm, MelScale, MelSpectrogram,
+};
 pub use onset::{OnsetConfig, OnsetDetector, OnsetEnvelope, Onsets, PeakPickParams};
 pub use stft::{
     Complex64, ComplexSpectrogram, MagnitudeSpectrogram, PadMode, Spectrogram, Stft, StftConfig,

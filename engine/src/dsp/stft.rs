@@ -357,7 +357,7 @@ pub fn padded_hann(win_length: usize, n_fft: usize) -> Vec<f64> {
 }
 
 /// `signal` extended by `pad` samples on each side, as f64.
-fn pad_signal<T: Copy + Into<f64>>(signal: &[T], pad: usize, mode: PadMode) -> Vec<f64> {
+pub fn pad_signal<T: Copy + Into<f64>>(signal: &[T], pad: usize, mode: PadMode) -> Vec<f64> {
     let n = signal.len();
     let mut out = Vec::with_capacity(n + 2 * pad);
     let at = |i: isize| -> f64 {

@@ -1,6 +1,8 @@
 //! HiFi-GAN vocoder ("HiFi-GAN: Generative Adversarial Networks for Efficient and High
 //! Fidelity Speech Synthesis", Kong et al. 2020) in transformers' `SpeechT5HifiGan` layout, as
 //! AudioLDM and Tango use it: log-mel `[B, T, 64]` to a 16 kHz waveform `[B, hop * T]`.
+//! The same layout holds jik876's original HiFi-GAN once its weight norm is folded (the
+//! bundled universal vocoder, 80 bands at 22.05 kHz: `scripts/convert_hifigan.py`).
 
 use std::path::Path;
 
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::nn::Conv1d;
 use super::weights::{Init, Weights};
+use crate::dsp::mel::MelConfig;
 use crate::error::{Error, Result};
 
 /// `SpeechT5HifiGan` configuration (`vocoder/config.json`).
@@ -36,6 +39,11 @@ pub struct VocoderConfig {
     pub leaky_relu_slope: f64,
     /// Standardise the input with the stored mean and scale.
     pub normalize_before: bool,
+    /// The log-mel front end the vocoder was trained on, when it is not the diffusion
+    /// model's own (AudioLDM's): a pretrained vocoder's spectrograms are mapped onto it
+    /// ([`crate::dsp::mel_map::MelMap`]). Absent for the model's own vocoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mel: Option<MelConfig>,
 }
 
 impl VocoderConfig {
@@ -51,6 +59,7 @@ impl VocoderConfig {
             resblock_dilation_sizes: vec![vec![1, 3, 5]; 3],
             leaky_relu_slope: 0.1,
             normalize_before: false,
+            mel: None,
         }
     }
 
@@ -78,6 +87,26 @@ impl VocoderConfig {
                 path,
                 "inconsistent upsampling or residual-block lists",
             ));
+        }
+        if let Some(mel) = &cfg.mel {
+            if mel.n_mels != cfg.model_in_dim
+                || mel.hop_length != cfg.hop()
+                || mel.sample_rate != cfg.sampling_rate
+            {
+                return Err(Error::media(
+                    path,
+                    format!(
+                        "the mel front end ({} bands, hop {}, {} Hz) does not fit the network \
+                         ({} bands in, hop {}, {} Hz out)",
+                        mel.n_mels,
+                        mel.hop_length,
+                        mel.sample_rate,
+                        cfg.model_in_dim,
+                        cfg.hop(),
+                        cfg.sampling_rate
+                    ),
+                ));
+            }
         }
         Ok(cfg)
     }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod noise;
 pub mod pack;
 pub mod presets;
+pub mod pretrained_vocoder;
 pub mod render;
 pub mod request;
 pub mod windows;
