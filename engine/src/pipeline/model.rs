@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use super::pretrained_vocoder::{self, PretrainedVocoder};
 use super::render::Vocoding;
+use crate::dsp::mel::MelConfig;
 use crate::encoders::aisfx::Aisfx;
 use crate::encoders::clip::{ClipImageEncoder, ClipVisionConfig};
 use crate::encoders::encodec::Encodec;
@@ -51,8 +53,9 @@ pub struct ModelManifest {
     pub vae: PathBuf,
     /// Transformers SpeechT5HifiGan directory.
     pub vocoder: PathBuf,
-    /// How spectrograms become waveforms: the vocoder above (the default) or Griffin-Lim
-    /// phase reconstruction, for a model whose vocoder measures worse than that.
+    /// How spectrograms become waveforms: the vocoder above (the default), a pretrained
+    /// vocoder with its own mel front end, or Griffin-Lim phase reconstruction, for a model
+    /// whose vocoder measures worse than those.
     #[serde(default, skip_serializing_if = "VocoderKind::is_neural")]
     pub vocoding: VocoderKind,
     /// Diffusers scheduler directory (`scheduler_config.json`).
@@ -73,8 +76,9 @@ pub struct ModelManifest {
     pub heads: Option<PathBuf>,
 }
 
-/// How a model turns spectrograms into waveforms.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How a model turns spectrograms into waveforms (`"neural"`, `"griffin-lim"`, or
+/// `{"hifigan": PATH}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VocoderKind {
     /// The neural vocoder of the manifest.
@@ -82,6 +86,11 @@ pub enum VocoderKind {
     Neural,
     /// Griffin-Lim phase reconstruction from the mel spectrogram.
     GriffinLim,
+    /// A pretrained HiFi-GAN with its own mel front end (a vocoder directory whose config
+    /// names its `mel`), fed the model's spectrograms through a mel map; `null` is the
+    /// bundled universal vocoder (`assets/models/hifigan-universal`).
+    #[serde(rename = "hifigan")]
+    HifiGan(Option<PathBuf>),
 }
 
 impl VocoderKind {
@@ -270,6 +279,8 @@ pub struct Model {
     pub vae: AutoencoderKL,
     /// Vocoder.
     pub vocoder: HifiGan,
+    /// The pretrained vocoder the manifest's `vocoding` names, if it names one.
+    pub pretrained_vocoder: Option<PretrainedVocoder>,
     /// Training noise schedule.
     pub schedule: NoiseSchedule,
     /// Adapter input sizes, when the model has adapters.
@@ -359,6 +370,24 @@ impl Model {
         let voc_cfg = VocoderConfig::from_file(&config_path(&voc_dir)?)?;
         let wo = Weights::from_files(&safetensors_files(&voc_dir, "model")?, device)?;
         let vocoder = HifiGan::load(&voc_cfg, &wo)?;
+        let pretrained_vocoder = match &m.vocoding {
+            VocoderKind::HifiGan(path) => {
+                let p = path.as_ref().map_or_else(
+                    || {
+                        assets_dir()
+                            .join("models")
+                            .join(pretrained_vocoder::BUNDLED)
+                    },
+                    |p| at(dir, p),
+                );
+                Some(PretrainedVocoder::from_dir(
+                    &p,
+                    MelConfig::audioldm(),
+                    device,
+                )?)
+            }
+            VocoderKind::Neural | VocoderKind::GriffinLim => None,
+        };
         let sched_path = at(dir, &m.scheduler).join("scheduler_config.json");
         let schedule = NoiseSchedule::new(&ScheduleConfig::from_file(&sched_path)?)?;
 
@@ -479,6 +508,7 @@ impl Model {
             unet,
             vae,
             vocoder,
+            pretrained_vocoder,
             schedule,
             adapter,
             text,
@@ -502,9 +532,11 @@ impl Model {
 
     /// How this model's spectrograms become waveforms.
     pub fn vocoding(&self) -> Vocoding<'_> {
-        match self.manifest.vocoding {
-            VocoderKind::Neural => Vocoding::Neural(&self.vocoder),
-            VocoderKind::GriffinLim => Vocoding::GriffinLim,
+        match (&self.manifest.vocoding, &self.pretrained_vocoder) {
+            (_, Some(v)) => Vocoding::Pretrained(v),
+            (VocoderKind::Neural, None) => Vocoding::Neural(&self.vocoder),
+            // `HifiGan` always has its vocoder (the model loads it or fails to load).
+            (VocoderKind::GriffinLim | VocoderKind::HifiGan(_), None) => Vocoding::GriffinLim,
         }
     }
 
@@ -584,5 +616,31 @@ fn reference_width(r: &ReferenceEncoder) -> usize {
     match r {
         ReferenceEncoder::Mel { .. } => 64,
         ReferenceEncoder::Encodec(e) => e.config().codeword_dim(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocoding_kinds_read_old_and_new_manifests() {
+        let kind = |json: &str| serde_json::from_str::<VocoderKind>(json).unwrap();
+        assert_eq!(kind(r#""neural""#), VocoderKind::Neural);
+        assert_eq!(kind(r#""griffin-lim""#), VocoderKind::GriffinLim);
+        assert_eq!(kind(r#"{"hifigan": null}"#), VocoderKind::HifiGan(None));
+        assert_eq!(
+            kind(r#"{"hifigan": "../voc"}"#),
+            VocoderKind::HifiGan(Some(PathBuf::from("../voc")))
+        );
+        assert!(serde_json::from_str::<VocoderKind>(r#""hifigan""#).is_err());
+        assert_eq!(
+            serde_json::to_string(&VocoderKind::HifiGan(None)).unwrap(),
+            r#"{"hifigan":null}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&VocoderKind::GriffinLim).unwrap(),
+            r#""griffin-lim""#
+        );
     }
 }

@@ -6,6 +6,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::denoise::{GuidedConditions, denoise};
 use super::noise::NoiseRng;
+use super::pretrained_vocoder::PretrainedVocoder;
 use crate::dsp::MelSpectrogram;
 use crate::dsp::griffin_lim::{GriffinLimConfig, log_mel_to_audio};
 use crate::dsp::mel::MelExtractor;
@@ -157,6 +158,9 @@ pub fn mels(
 pub enum Vocoding<'a> {
     /// The model's neural vocoder (all spectrograms in one batch).
     Neural(&'a HifiGan),
+    /// A pretrained vocoder with its own mel front end: the spectrograms are mapped onto it,
+    /// vocoded in one batch and resampled to the model's rate.
+    Pretrained(&'a PretrainedVocoder),
     /// Griffin-Lim phase reconstruction (librosa's defaults, seeded), for models whose
     /// vocoder measures worse than it.
     GriffinLim,
@@ -173,6 +177,7 @@ pub fn waveforms(
     };
     let vocoder = match vocoder {
         Vocoding::Neural(v) => v,
+        Vocoding::Pretrained(v) => return v.vocode(mels, device),
         Vocoding::GriffinLim => {
             let extractor = MelExtractor::audioldm()?;
             let hop = extractor.config().hop_length;
