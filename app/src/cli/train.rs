@@ -9,6 +9,7 @@ use avsync_engine::device::{ComputePreference, select};
 use avsync_engine::train::heads::{Embeddings, train_heads};
 use avsync_engine::train::{
     SoundSet, TrainProgress, TrainRun, TrainSettings, diffusion, heads, vae, vocoder,
+    vocoder_compare,
 };
 use clap::{Args, ValueEnum};
 
@@ -62,7 +63,9 @@ pub struct TrainArgs {
     /// Compute device: auto, gpu or cpu.
     #[arg(long, default_value = "auto")]
     pub device: ComputePreference,
-    /// Only measure the model's part on the validation split (no training) and print it.
+    /// Only measure the model's part on the validation split (no training) and print it;
+    /// for the vocoder, a table of every waveform stage (universal HiFi-GAN, the model's
+    /// vocoder, Griffin-Lim settings) on the same segments.
     #[arg(long)]
     pub validate: bool,
     /// Validation clips or segments.
@@ -133,6 +136,14 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     };
     let set = SoundSet::open(&a.data)?;
     let compute = select(a.device);
+    if a.validate && a.stage == StageArg::Vocoder {
+        // Every waveform stage on the same segments, so the model can ship the best one.
+        let c =
+            vocoder_compare::compare_vocoders(&a.model, &set, a.validation_count, &compute.device)?;
+        println!("{}", c.table());
+        println!("{}", serde_json::to_string_pretty(&c)?);
+        return Ok(());
+    }
     if a.validate {
         let v = validate(a, &set, &compute.device)?;
         println!("{}", serde_json::to_string_pretty(&v)?);

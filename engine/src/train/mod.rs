@@ -14,6 +14,7 @@ pub mod spectral;
 pub mod synth;
 pub mod vae;
 pub mod vocoder;
+pub mod vocoder_compare;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
