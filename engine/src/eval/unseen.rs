@@ -89,7 +89,7 @@ fn simulate(physics: Physics, window_s: f64, rng: &mut NoiseRng) -> Motion {
                     if vy > 60.0 {
                         contacts.push((t, vy));
                     }
-                    vy = -e * vy;
+                    vy *= -e;
                 }
             }
         }
@@ -106,7 +106,7 @@ fn simulate(physics: Physics, window_s: f64, rng: &mut NoiseRng) -> Motion {
                 x += v * DT;
                 if (x <= left && v < 0.0) || (x >= right && v > 0.0) {
                     contacts.push((t, v.abs()));
-                    v = -0.85 * v;
+                    v *= -0.85;
                     x = x.clamp(left, right);
                 }
             }
@@ -184,6 +184,9 @@ fn clouds(seed: u64, x: f64, y: f64) -> f64 {
     top + (bottom - top) * s(fy)
 }
 
+/// A second object on an elliptic path: centre, radii, angular rate, colour.
+type Orbiter = ((f64, f64), (f64, f64), f64, [f64; 3]);
+
 struct Shot {
     motion: Motion,
     pattern: Pattern,
@@ -194,7 +197,7 @@ struct Shot {
     /// Camera: centre at t = 0, drift per second, handheld amplitude and rate, zoom per second.
     camera: ((f64, f64), (f64, f64), f64, f64, f64),
     /// Second object: centre, radii of its elliptic path, angular rate, colour.
-    other: Option<((f64, f64), (f64, f64), f64, [f64; 3])>,
+    other: Option<Orbiter>,
     size: (usize, usize),
 }
 
@@ -203,7 +206,7 @@ impl Shot {
         let motion = simulate(physics, window_s, rng);
         let pattern = match rng.below(3) {
             0 => Pattern::Stripes {
-                angle: rng.range(0.0, 3.14),
+                angle: rng.range(0.0, std::f64::consts::PI),
                 period: rng.range(6.0, 30.0),
             },
             1 => Pattern::Chequer {
@@ -277,11 +280,7 @@ impl Shot {
             }
             Pattern::Clouds { seed } => clouds(seed, x, y),
         };
-        let mut c = [0.0; 3];
-        for i in 0..3 {
-            c[i] = self.ground[i] + (self.ink[i] - self.ground[i]) * k;
-        }
-        c
+        std::array::from_fn(|i| self.ground[i] + (self.ink[i] - self.ground[i]) * k)
     }
 
     fn render(&self, t: f64, rng: &mut NoiseRng) -> RgbFrame {

@@ -269,7 +269,7 @@ pub fn kinematics(frames: &[RgbFrame], fps: f64, grid: usize) -> Kinematics {
         let (shift, _) = best_shift(cur, prev, &all, CAMERA_RANGE, false);
         out.camera[i] = [shift[0] * scale, shift[1] * scale];
         let (registered, seen) = register(prev, shift);
-        for c in 0..g * g {
+        for (c, cell_now) in velocity[i].iter_mut().enumerate() {
             let [x0, y0, x1, y1] = cell(c, g, w, h);
             let mut changed = Vec::new();
             let (mut residual, mut count) = (0f32, 0usize);
@@ -289,7 +289,7 @@ pub fn kinematics(frames: &[RgbFrame], fps: f64, grid: usize) -> Kinematics {
             out.residual[i][c] = residual / count.max(1) as f32;
             // The velocity of what moves: matched on the pixels that changed only, so the
             // still background of the cell does not pull it towards zero.
-            velocity[i][c] = if changed.len() < MIN_CHANGED {
+            *cell_now = if changed.len() < MIN_CHANGED {
                 Cell::Still
             } else if changed.len() < MIN_MATCHED {
                 Cell::Unclear
