@@ -478,15 +478,7 @@ mod tests {
             let times: Vec<f64> = (0..77).map(|k| k as f64 / fps).collect();
             let pics: Vec<RgbFrame> = times.iter().map(|&t| s.render(t, &mut rng)).collect();
             let track = MotionTrack::from_frames(&pics, times.clone(), fps, 4);
-            let change: Vec<f32> = track
-                .kinematics
-                .change
-                .iter()
-                .map(|c| c.iter().fold(0f32, |m, &v| m.max(v)))
-                .collect();
-            let peak = (0..change.len())
-                .max_by(|&a, &b| change[a].total_cmp(&change[b]))
-                .unwrap();
+            let peak = track.kinematics.strongest_change_frame().unwrap();
             total += 1;
             let hit = s
                 .motion

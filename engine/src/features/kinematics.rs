@@ -50,6 +50,22 @@ pub struct Kinematics {
     pub change: Vec<Vec<f32>>,
 }
 
+impl Kinematics {
+    /// The strongest change of motion of any cell, per frame.
+    pub fn strongest_change(&self) -> Vec<f32> {
+        self.change
+            .iter()
+            .map(|c| c.iter().fold(0f32, |m, &v| m.max(v)))
+            .collect()
+    }
+
+    /// The frame where motion changes most, if there are frames.
+    pub fn strongest_change_frame(&self) -> Option<usize> {
+        let s = self.strongest_change();
+        (0..s.len()).max_by(|&a, &b| s[a].total_cmp(&s[b]))
+    }
+}
+
 /// A luma picture.
 struct Luma {
     w: usize,

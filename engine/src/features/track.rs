@@ -209,12 +209,10 @@ impl MotionTrack {
     pub fn events(&self) -> Vec<f32> {
         let k = &self.kinematics;
         let mean = |c: &[f32]| c.iter().sum::<f32>() / c.len().max(1) as f32;
+        let strongest = k.strongest_change();
         (0..self.len())
             .map(|i| {
-                let change = k
-                    .change
-                    .get(i)
-                    .map_or(0.0, |c| c.iter().fold(0f32, |m, &v| m.max(v)));
+                let change = strongest.get(i).copied().unwrap_or(0.0);
                 let rise = match (
                     k.residual.get(i),
                     i.checked_sub(1).and_then(|j| k.residual.get(j)),

@@ -643,15 +643,7 @@ mod tests {
                 .map(|(&t, &l)| scene.render(t, l, &mut rng))
                 .collect();
             let track = MotionTrack::from_frames(&pics, times.clone(), fps, 4);
-            let change: Vec<f32> = track
-                .kinematics
-                .change
-                .iter()
-                .map(|c| c.iter().fold(0f32, |m, &v| m.max(v)))
-                .collect();
-            let peak = (0..change.len())
-                .max_by(|&a, &b| change[a].total_cmp(&change[b]))
-                .unwrap();
+            let peak = track.kinematics.strongest_change_frame().unwrap();
             total += 1;
             near += usize::from(onsets.iter().any(|&o| (times[peak] - o).abs() <= 2.5 / fps));
         }
