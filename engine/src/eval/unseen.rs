@@ -9,12 +9,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::media::RgbFrame;
 use crate::pipeline::model::SAMPLE_RATE;
 use crate::pipeline::noise::NoiseRng;
-use crate::train::dataset::{SoundSet, Split};
-use crate::train::synth::{caption_field, write_clip};
+use crate::train::dataset::SoundSet;
+use crate::train::synth::{caption_field, validation_order, write_clip};
 
 /// How the sounding object moves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -409,15 +409,7 @@ pub fn write_unseen_clips(
     seed: u64,
     out: &Path,
 ) -> Result<PathBuf> {
-    let mut pool = set.split(Split::Validation);
-    if pool.is_empty() {
-        return Err(Error::invalid("the sound set has no validation sounds"));
-    }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let mut rng = NoiseRng::new(seed ^ 0x5EE1_0F00_7A6E);
-    for i in (1..pool.len()).rev() {
-        pool.swap(i, rng.below(i + 1));
-    }
+    let (pool, mut rng) = validation_order(set, seed ^ 0x5EE1_0F00_7A6E, out)?;
     let mut csv = String::from("video,text,start,end\n");
     for k in 0..count {
         let sound = pool[k % pool.len()];

@@ -277,6 +277,39 @@ impl HifiGan {
         Self::load(&cfg, &w)
     }
 
+    /// Vocode log-mel spectrograms of one shape in one batch: `hop * frames` samples or more
+    /// each.
+    pub fn vocode(
+        &self,
+        mels: &[&crate::dsp::MelSpectrogram],
+        device: &burn::tensor::Device,
+    ) -> Result<Vec<Vec<f32>>> {
+        let Some(first) = mels.first() else {
+            return Ok(Vec::new());
+        };
+        let (frames, bands) = (first.n_frames, first.n_mels);
+        if mels
+            .iter()
+            .any(|m| m.n_frames != frames || m.n_mels != bands)
+        {
+            return Err(Error::invalid(
+                "spectrograms vocoded together must have one shape",
+            ));
+        }
+        let flat: Vec<f32> = mels.iter().flat_map(|m| m.data.iter().copied()).collect();
+        let input = Tensor::from_data(
+            burn::tensor::TensorData::new(flat, [mels.len(), frames, bands]),
+            device,
+        );
+        let wave = self.forward(input);
+        let len = wave.dims()[1];
+        let values: Vec<f32> = wave
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::invalid(format!("cannot read the waveform: {e:?}")))?;
+        Ok(values.chunks_exact(len).map(<[f32]>::to_vec).collect())
+    }
+
     /// Log-mel `[B, T, mels]` to waveform `[B, hop * T + edge]`.
     pub fn forward(&self, mel: Tensor<3>) -> Tensor<2> {
         let mel = if self.normalize_before {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 
 use crate::audio::AudioBuffer;
 use crate::dsp::mel::{MelConfig, MelSpectrogram};
@@ -138,15 +138,7 @@ impl PretrainedVocoder {
                 self.config.model_in_dim
             )));
         }
-        let flat: Vec<f32> = mels.iter().flat_map(|m| m.data.iter().copied()).collect();
-        let input = Tensor::from_data(TensorData::new(flat, [mels.len(), frames, bands]), device);
-        let wave = self.net.forward(input);
-        let len = wave.dims()[1];
-        let values: Vec<f32> = wave
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| Error::invalid(format!("cannot read the waveform: {e:?}")))?;
-        Ok(values.chunks_exact(len).map(<[f32]>::to_vec).collect())
+        self.net.vocode(mels, device)
     }
 }
 

@@ -172,43 +172,21 @@ pub fn waveforms(
     mels: &[&MelSpectrogram],
     device: &Device,
 ) -> Result<Vec<Vec<f32>>> {
-    let Some(first) = mels.first() else {
-        return Ok(Vec::new());
-    };
-    let vocoder = match vocoder {
-        Vocoding::Neural(v) => v,
-        Vocoding::Pretrained(v) => return v.vocode(mels, device),
+    match vocoder {
+        Vocoding::Neural(v) => v.vocode(mels, device),
+        Vocoding::Pretrained(v) => v.vocode(mels, device),
         Vocoding::GriffinLim => {
             let extractor = MelExtractor::audioldm()?;
             let hop = extractor.config().hop_length;
-            return mels
-                .iter()
+            mels.iter()
                 .map(|m| {
                     let mut wave = log_mel_to_audio(&extractor, m, &GriffinLimConfig::default())?;
                     wave.resize(m.n_frames * hop, 0.0);
                     Ok(wave)
                 })
-                .collect();
+                .collect()
         }
-    };
-    let (frames, bands) = (first.n_frames, first.n_mels);
-    if mels
-        .iter()
-        .any(|m| m.n_frames != frames || m.n_mels != bands)
-    {
-        return Err(Error::invalid(
-            "spectrograms vocoded together must have one shape",
-        ));
     }
-    let flat: Vec<f32> = mels.iter().flat_map(|m| m.data.iter().copied()).collect();
-    let input = Tensor::from_data(TensorData::new(flat, [mels.len(), frames, bands]), device);
-    let wave = vocoder.forward(input);
-    let len = wave.dims()[1];
-    let values: Vec<f32> = wave
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::invalid(format!("cannot read the waveform: {e:?}")))?;
-    Ok(values.chunks_exact(len).map(<[f32]>::to_vec).collect())
 }
 
 #[cfg(test)]

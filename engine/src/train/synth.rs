@@ -505,6 +505,25 @@ pub fn synth_clip(set: &SoundSet, sound: usize, spec: &ClipSpec, rng: &mut Noise
     render_clip(set, sound, spec, rng).0
 }
 
+/// The validation sounds in an order shuffled by `seed`, the generator that shuffled them
+/// (it goes on to draw the clips), and `out` created for the clips.
+pub(crate) fn validation_order(
+    set: &SoundSet,
+    seed: u64,
+    out: &Path,
+) -> Result<(Vec<usize>, NoiseRng)> {
+    let mut pool = set.split(Split::Validation);
+    if pool.is_empty() {
+        return Err(Error::invalid("the sound set has no validation sounds"));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut rng = NoiseRng::new(seed);
+    for i in (1..pool.len()).rev() {
+        pool.swap(i, rng.below(i + 1));
+    }
+    Ok((pool, rng))
+}
+
 /// Write evaluation clip `k` into `out`: `pictures` at `fps`, losslessly, with `audio` (at
 /// the model rate) as its track. Returns the file name.
 pub(crate) fn write_clip(
@@ -541,15 +560,7 @@ pub fn write_eval_clips(
     seed: u64,
     out: &Path,
 ) -> Result<PathBuf> {
-    let mut pool = set.split(Split::Validation);
-    if pool.is_empty() {
-        return Err(Error::invalid("the sound set has no validation sounds"));
-    }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let mut rng = NoiseRng::new(seed);
-    for i in (1..pool.len()).rev() {
-        pool.swap(i, rng.below(i + 1));
-    }
+    let (pool, mut rng) = validation_order(set, seed, out)?;
     let mut csv = String::from("video,text,start,end\n");
     for k in 0..count {
         let sound = pool[k % pool.len()];
