@@ -709,19 +709,29 @@ mod tests {
         assert_eq!(MelScale::Slaney.hz_to_mel(4000.0), hz_to_mel(4000.0));
     }
 
-    #[test]
-    fn htk_l1_filterbank_matches_librosa() {
-        // librosa.filters.mel(sr=44100, n_fft=2048, n_mels=96, fmin=0, fmax=22050, htk=True,
-        // norm=1.0), stored sparsely by `tests/parity/aisfx_reference.py`.
-        let fx = fixtures::load("encoders/aisfx_io.safetensors");
-        let mut reference = vec![0.0f64; 96 * 1025];
+    /// A filterbank stored sparsely in a fixture (`filterbank_index`, `filterbank_weight`)
+    /// as `size` dense values.
+    fn sparse_filterbank(
+        fx: &std::collections::HashMap<String, fixtures::Tensor>,
+        size: usize,
+    ) -> Vec<f64> {
+        let mut dense = vec![0.0f64; size];
         for (&i, &w) in fx["filterbank_index"]
             .values
             .iter()
             .zip(&fx["filterbank_weight"].values)
         {
-            reference[i as usize] = w;
+            dense[i as usize] = w;
         }
+        dense
+    }
+
+    #[test]
+    fn htk_l1_filterbank_matches_librosa() {
+        // librosa.filters.mel(sr=44100, n_fft=2048, n_mels=96, fmin=0, fmax=22050, htk=True,
+        // norm=1.0), stored sparsely by `tests/parity/aisfx_reference.py`.
+        let fx = fixtures::load("encoders/aisfx_io.safetensors");
+        let reference = sparse_filterbank(&fx, 96 * 1025);
         let bank = MelFilterbank::with_options(
             44100.0,
             2048,
@@ -796,14 +806,7 @@ mod tests {
         // `tests/parity/hifigan_reference.py`: meldataset.mel_spectrogram at 22.05 kHz.
         let fx = fixtures::load("mel_hifigan.safetensors");
         let extractor = MelExtractor::new(MelConfig::hifigan()).unwrap();
-        let mut reference = vec![0.0f64; 80 * 513];
-        for (&i, &w) in fx["filterbank_index"]
-            .values
-            .iter()
-            .zip(&fx["filterbank_weight"].values)
-        {
-            reference[i as usize] = w;
-        }
+        let reference = sparse_filterbank(&fx, 80 * 513);
         let max_err = extractor
             .filterbank()
             .weights()
