@@ -1,10 +1,11 @@
 //! `avsync eval CLIPS --out DIR [...]`: generate for clips whose real sound is known and
 //! measure the result: onset ACC/AP against the real sound, Fréchet distance of aisfx
 //! embeddings between the generated and the real set, and the mean sync score, for the full
-//! model and for ablations (frame features zeroed, video features zeroed, no search). Writes
-//! `eval.json` and `eval.md`.
+//! model and for ablations (frame features zeroed, video features zeroed, no search), and for
+//! the model-free baseline `spot` (the reference sound placed at every event picked from the
+//! picture). Writes `eval.json` and `eval.md`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use avsync_engine::AudioBuffer;
@@ -13,17 +14,20 @@ use avsync_engine::eval::fd::frechet_distance_of_sets;
 use avsync_engine::eval::onset::onset_scores;
 use avsync_engine::eval::prompt_rank::PromptJudge;
 use avsync_engine::eval::summary::{ClipMetrics, VariantSummary, markdown_table};
+use avsync_engine::features::events::{EventPicking, pick_events};
+use avsync_engine::features::track::MotionTrack;
 use avsync_engine::gmds::GmdsSettings;
 use avsync_engine::media::{DecodeOptions, decode_audio};
 use avsync_engine::pipeline::model::{SAMPLE_RATE, assets_dir};
+use avsync_engine::pipeline::spot::{SpotEvent, SpotVariation, spot};
 use avsync_engine::pipeline::{GenerationRequest, Job};
 use clap::Args;
 
-use super::batch::read_clips;
+use super::batch::{Clip, read_clips};
 use super::generate::SettingsArgs;
 
 /// Variants `eval` knows.
-const VARIANTS: [&str; 4] = ["full", "no-frames", "no-video", "no-gmds"];
+const VARIANTS: [&str; 5] = ["full", "no-frames", "no-video", "no-gmds", "spot"];
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -34,7 +38,8 @@ pub struct EvalArgs {
     /// Output folder for eval.json and eval.md.
     #[arg(long)]
     out: PathBuf,
-    /// Comma-separated variants: full, no-frames, no-video, no-gmds.
+    /// Comma-separated variants: full, no-frames, no-video, no-gmds, spot (no model: the
+    /// clip's reference sound, or --ref-audio, at every event picked from the picture).
     #[arg(long, default_value = "full,no-frames,no-gmds")]
     variants: String,
     /// Model whose verifier heads judge how well each generated clip matches its
@@ -55,6 +60,7 @@ fn apply(variant: &str, mut r: GenerationRequest) -> Result<GenerationRequest> {
             r.ablate.frames = true;
             r.ablate.video = true;
         }
+        "spot" => {}
         "no-gmds" => {
             r.gmds = GmdsSettings {
                 population: 1,
@@ -142,6 +148,20 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 .reference
                 .as_deref()
                 .or(a.settings.ref_audio.as_deref());
+            if *variant == "spot" {
+                let started = std::time::Instant::now();
+                let audio = spot_clip(clip, reference, truth.len())?;
+                per_clip.push(ClipMetrics {
+                    video: clip.video.to_string_lossy().into_owned(),
+                    onsets: onset_scores(truth, &audio, SAMPLE_RATE)?,
+                    sync: None,
+                    text: None,
+                    score: None,
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+                generated.push(audio);
+                continue;
+            }
             let request = apply(
                 variant,
                 a.settings
@@ -203,6 +223,37 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     })?;
     print!("{table}");
     Ok(())
+}
+
+/// The `spot` baseline of one clip: its reference sound at every event of its picture,
+/// `len` samples from the clip's start.
+fn spot_clip(clip: &Clip, reference: Option<&Path>, len: usize) -> Result<Vec<f32>> {
+    let reference = reference.with_context(|| {
+        format!(
+            "{}: the spot variant needs a reference sound (the CSV's ref_audio or --ref-audio)",
+            clip.video.display()
+        )
+    })?;
+    let sound = decode_audio(reference, &DecodeOptions::to(SAMPLE_RATE, 1))
+        .with_context(|| format!("{}: the sound to spot", reference.display()))?;
+    let start = clip.start.unwrap_or(0.0);
+    let end = start + len as f64 / f64::from(SAMPLE_RATE);
+    let track = MotionTrack::analyse(&clip.video, (start, end), 4)?;
+    let events: Vec<SpotEvent> = pick_events(&track, &EventPicking::default())
+        .into_iter()
+        .map(|e| SpotEvent {
+            time_s: e.time_s - start,
+            strength: e.strength,
+        })
+        .collect();
+    Ok(spot(
+        &sound.samples,
+        &events,
+        len,
+        SAMPLE_RATE,
+        &SpotVariation::default(),
+        0,
+    ))
 }
 
 /// Fréchet distance between aisfx embeddings of the generated and the real sounds (`None`

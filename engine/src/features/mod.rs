@@ -1,5 +1,6 @@
 //! Features computed from the picture and the reference sound without a learned encoder.
 
+pub mod events;
 pub mod kinematics;
 pub mod motion;
 pub mod reference;

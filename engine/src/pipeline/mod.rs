@@ -14,6 +14,7 @@ pub mod presets;
 pub mod pretrained_vocoder;
 pub mod render;
 pub mod request;
+pub mod spot;
 pub mod windows;
 
 pub use cache::FeatureCache;
