@@ -5,10 +5,13 @@
 use std::path::Path;
 
 use avsync_engine::Error;
+use avsync_engine::features::track::{MotionTokens, MotionTrack};
 use avsync_engine::gmds::GmdsSettings;
+use avsync_engine::pipeline::conditioning::visual_features;
 use avsync_engine::pipeline::model::SAMPLE_RATE;
 use avsync_engine::pipeline::presets::{Preset, init_model_dir};
 use avsync_engine::pipeline::render::SamplerSettings;
+use avsync_engine::pipeline::windows::WindowPlan;
 use avsync_engine::pipeline::{
     Event, FeatureCache, GenerationRequest, Model, ReferenceSound, generate,
 };
@@ -163,6 +166,69 @@ fn exact_mode_renders_nothing_twice_and_cancels_within_a_step() {
     .unwrap();
     assert!(out.is_none());
     assert_eq!(steps_after_cancel, 0);
+}
+
+#[test]
+fn marked_events_drive_the_event_track_and_the_sync_verifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let device = Device::flex();
+    let clip = cockatoo();
+
+    // The event track: one mark per slot that holds a marked time, nothing elsewhere.
+    let track = MotionTrack::analyse(&clip, (0.0, 2.0), 4).unwrap();
+    let plan = WindowPlan::new((0.0, 2.0), model.window_seconds()).unwrap();
+    let marks = [0.5, 1.25];
+    let visual = visual_features(&model, &clip, &track, &marks, &plan, &device).unwrap();
+    let [w, n, d] = visual.frames_shape;
+    assert_eq!(d, MotionTokens::Events.width(4));
+    let slot = plan.window_s / n as f64;
+    for k in 0..w {
+        for j in 0..n {
+            let at = plan.starts[k] + j as f64 * slot;
+            let marked = marks.iter().any(|&t| t >= at && t < at + slot);
+            let row = &visual.frames[(k * n + j) * d..(k * n + j + 1) * d];
+            assert_eq!(
+                row[d - 2],
+                if marked { 1.0 } else { 0.0 },
+                "window {k} slot {j}"
+            );
+        }
+    }
+
+    // The sync verifier lines onsets up with the marks instead of the picture's events.
+    let base = GenerationRequest {
+        keep: 1,
+        start_s: Some(0.0),
+        end_s: Some(2.0),
+        ..request(&clip)
+    };
+    let run = |req: &GenerationRequest| {
+        let report = generate(&model, req, &mut FeatureCache::new(), &device, &mut |_| {
+            true
+        })
+        .unwrap()
+        .unwrap();
+        let c = &report.candidates[0];
+        c.scores.iter().find(|s| s.name == "sync").unwrap().score
+    };
+    let marked = GenerationRequest {
+        events: Some(marks.to_vec()),
+        ..base.clone()
+    };
+    assert_ne!(run(&base), run(&marked));
+    for bad in [vec![-0.5], vec![f64::NAN]] {
+        let req = GenerationRequest {
+            events: Some(bad),
+            ..base.clone()
+        };
+        let e = generate(&model, &req, &mut FeatureCache::new(), &device, &mut |_| {
+            true
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("event time"), "{e}");
+    }
 }
 
 #[test]

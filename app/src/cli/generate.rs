@@ -37,6 +37,10 @@ pub struct SettingsArgs {
     /// Reference sound (any audio file).
     #[arg(long)]
     pub ref_audio: Option<PathBuf>,
+    /// Event times in seconds of the clip, comma-separated (taps, markers): they replace the
+    /// events picked from the picture.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub events: Option<Vec<f64>>,
     /// EnCodec codebooks of the reference (1, 2, 4 or 8).
     #[arg(long, default_value_t = 4)]
     pub codebooks: usize,
@@ -163,6 +167,7 @@ impl SettingsArgs {
                 explore: self.beta_s,
                 refine: self.beta_l,
             },
+            events: self.events.clone(),
             verifiers: VerifierWeights {
                 sync: self.w_sync,
                 reference: self.w_reference,

@@ -44,6 +44,11 @@ pub enum MotionTokens {
     /// Motion after removing the camera's, and the change of motion, per cell, plus the
     /// overall residual, the strongest change and the camera's speed (`2 grid^2 + 3`).
     Kinematic,
+    /// [`MotionTokens::Kinematic`] plus an event track (`2 grid^2 + 5`): whether an event
+    /// (picked from the picture, tapped or marked by the user) falls in the slot, and where
+    /// in the slot. Explicit events are what transfers from rendered pictures to footage:
+    /// the statistics around an event differ between pictures, the event itself does not.
+    Events,
 }
 
 impl MotionTokens {
@@ -52,6 +57,27 @@ impl MotionTokens {
         match self {
             Self::Energy => grid * grid + 1,
             Self::Kinematic => 2 * grid * grid + 3,
+            Self::Events => 2 * grid * grid + 5,
+        }
+    }
+}
+
+/// The event track of a window split into `count` slots, written into `rows` (each token's
+/// last two values): 1 where an event falls in the slot, and its position in the slot in
+/// [0, 1). `events` are in seconds of the clip, like `start_s`.
+fn write_event_track(rows: &mut [f32], width: usize, events: &[f64], start_s: f64, window_s: f64) {
+    let count = rows.len() / width;
+    let slot = window_s / count.max(1) as f64;
+    for &t in events {
+        let u = (t - start_s) / slot;
+        if !(u.is_finite() && u >= 0.0 && u < count as f64) {
+            continue;
+        }
+        let k = u as usize;
+        let row = &mut rows[k * width..(k + 1) * width];
+        if row[width - 2] == 0.0 {
+            row[width - 2] = 1.0;
+            row[width - 1] = (u - k as f64) as f32;
         }
     }
 }
@@ -152,13 +178,16 @@ impl MotionTrack {
     /// Frame tokens for a model window `[start_s, start_s + window_s)` split into `count`
     /// equal slots: per slot, the maximum over its frames of each statistic of `kind`,
     /// compressed (energies as `ln(1 + 100 m)`, velocities as `ln(1 + 10 v)`). Slots past the
-    /// end of the clip are zero. `count x kind.width(grid)` values, slot-major.
+    /// end of the clip are zero. `events` (seconds of the clip) feed the event track of
+    /// [`MotionTokens::Events`] and are ignored by the other kinds. `count x
+    /// kind.width(grid)` values, slot-major.
     pub fn frame_tokens(
         &self,
         kind: MotionTokens,
         start_s: f64,
         window_s: f64,
         count: usize,
+        events: &[f64],
     ) -> Vec<f32> {
         let cells = self.grid * self.grid;
         let width = kind.width(self.grid);
@@ -174,13 +203,14 @@ impl MotionTrack {
                         }
                         row[cells] = row[cells].max(compress_energy(self.energy[k]));
                     }
-                    MotionTokens::Kinematic => {
+                    MotionTokens::Kinematic | MotionTokens::Events => {
                         let kin = &self.kinematics;
                         let (residual, change) = row.split_at_mut(cells);
                         for (v, &c) in residual.iter_mut().zip(&kin.residual[k]) {
                             *v = v.max(compress_energy(c));
                         }
-                        let (change, overall) = change.split_at_mut(cells);
+                        let (change, rest) = change.split_at_mut(cells);
+                        let overall = &mut rest[..3];
                         for (v, &c) in change.iter_mut().zip(&kin.change[k]) {
                             *v = v.max(compress_velocity(c));
                         }
@@ -198,6 +228,9 @@ impl MotionTrack {
                     }
                 }
             }
+        }
+        if kind == MotionTokens::Events {
+            write_event_track(&mut out, width, events, start_s, window_s);
         }
         out
     }
@@ -289,7 +322,7 @@ mod tests {
     #[test]
     fn tokens_pool_each_slot_and_zero_past_the_end() {
         let t = track(&[0.0, 0.5, 0.0, 0.0, 0.1, 0.0]);
-        let tok = t.frame_tokens(MotionTokens::Energy, 0.0, 0.8, 4);
+        let tok = t.frame_tokens(MotionTokens::Energy, 0.0, 0.8, 4, &[0.1]);
         assert_eq!(tok.len(), 4 * 2);
         let f = |m: f32| (1.0 + 100.0 * m).ln();
         assert_eq!(&tok[..2], &[f(0.5), f(0.5)]);
@@ -299,7 +332,7 @@ mod tests {
         let v = t.video_vector(0.0, 1.2);
         assert_eq!(v.len(), MotionTrack::video_vector_width(1));
         assert!((v[8] - 0.5).abs() < 1e-6, "six of twelve frames covered");
-        let kin = t.frame_tokens(MotionTokens::Kinematic, 0.0, 0.8, 4);
+        let kin = t.frame_tokens(MotionTokens::Kinematic, 0.0, 0.8, 4, &[]);
         assert_eq!(kin.len(), 4 * MotionTokens::Kinematic.width(1));
         let g = |v: f32| (1.0 + 10.0 * v).ln();
         assert_eq!(&kin[..5], &[f(0.5), g(1.0), f(0.5), g(1.0), g(0.5)]);
@@ -309,5 +342,24 @@ mod tests {
             "only the camera moves"
         );
         assert_eq!(&kin[15..], &[0.0; 5], "beyond the clip");
+        let ev = t.frame_tokens(
+            MotionTokens::Events,
+            0.0,
+            0.8,
+            4,
+            &[0.25, 0.3, 0.7, 0.9, -0.1],
+        );
+        let w = MotionTokens::Events.width(1);
+        assert_eq!(ev.len(), 4 * w);
+        for slot in 0..4 {
+            assert_eq!(&ev[slot * w..slot * w + 5], &kin[slot * 5..slot * 5 + 5]);
+        }
+        let track: Vec<[f32; 2]> = (0..4).map(|k| [ev[k * w + 5], ev[k * w + 6]]).collect();
+        assert_eq!(track[0], [0.0, 0.0]);
+        assert_eq!(track[1][0], 1.0, "the first event of a slot marks it");
+        assert!((track[1][1] - 0.25).abs() < 1e-6);
+        assert_eq!(track[2], [0.0, 0.0]);
+        assert_eq!(track[3][0], 1.0, "events outside the window are ignored");
+        assert!((track[3][1] - 0.5).abs() < 1e-6);
     }
 }

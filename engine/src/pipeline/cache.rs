@@ -40,7 +40,7 @@ fn bits(values: &[f64]) -> Vec<Seconds> {
 #[derive(Default)]
 pub struct FeatureCache {
     tracks: HashMap<(FileKey, Vec<Seconds>, usize), Arc<MotionTrack>>,
-    visual: HashMap<(FileKey, PathBuf, Vec<Seconds>), Arc<VisualFeatures>>,
+    visual: HashMap<(FileKey, PathBuf, Vec<Seconds>, Vec<Seconds>), Arc<VisualFeatures>>,
     reference: HashMap<(FileKey, PathBuf, usize), Arc<ReferenceTokens>>,
     sound: HashMap<FileKey, Arc<Vec<f32>>>,
     /// Lookups answered from the cache (for tests and the editor's status line).
@@ -71,9 +71,15 @@ impl FeatureCache {
         path: &Path,
         model_dir: &Path,
         starts: &[f64],
+        events: &[f64],
         make: impl FnOnce() -> Result<VisualFeatures>,
     ) -> Result<Arc<VisualFeatures>> {
-        let key = (FileKey::of(path)?, model_dir.to_path_buf(), bits(starts));
+        let key = (
+            FileKey::of(path)?,
+            model_dir.to_path_buf(),
+            bits(starts),
+            bits(events),
+        );
         cached(&mut self.visual, &mut self.hits, key, make)
     }
 

@@ -36,11 +36,13 @@ pub struct VisualFeatures {
 const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
-/// Compute the picture features of `plan`'s windows of the clip at `path`.
+/// Compute the picture features of `plan`'s windows of the clip at `path`, with `events`
+/// (seconds of the clip) in the event track of models that read one.
 pub fn visual_features(
     model: &Model,
     path: &Path,
     track: &MotionTrack,
+    events: &[f64],
     plan: &WindowPlan,
     device: &Device,
 ) -> Result<VisualFeatures> {
@@ -57,7 +59,7 @@ pub fn visual_features(
             let values: Vec<f32> = plan
                 .starts
                 .iter()
-                .flat_map(|&s| track.frame_tokens(*kind, s, ws, *count))
+                .flat_map(|&s| track.frame_tokens(*kind, s, ws, *count, events))
                 .collect();
             let d = kind.width(*grid);
             (values, [w, *count, d])

@@ -18,6 +18,7 @@ use super::request::GenerationRequest;
 use super::windows::WindowPlan;
 use crate::dsp::MelSpectrogram;
 use crate::error::{Error, Result};
+use crate::features::events::{EventPicking, impulses, pick_events};
 use crate::features::track::MotionTrack;
 use crate::gmds::{Lineage, Objective, Scored, search};
 use crate::media::probe;
@@ -149,6 +150,10 @@ pub struct GenerationReport {
 /// Reports events; returning `false` cancels the generation.
 pub type EventSink<'a> = dyn FnMut(Event) -> bool + 'a;
 
+/// The longest range one generation covers: its audio, latents and motion track stay in
+/// memory (about 40 MB a minute per kept candidate); a scene is generated in parts.
+pub const MAX_RANGE_S: f64 = 20.0 * 60.0;
+
 /// Run `request` with `model`. Returns `None` when `events` cancels.
 pub fn generate(
     model: &Model,
@@ -182,6 +187,17 @@ pub fn generate(
         ));
     }
     let end = end.min(duration);
+    if end - start > MAX_RANGE_S {
+        return Err(Error::media(
+            video,
+            format!(
+                "the range {start:.3}-{end:.3} s is {:.0} min long; one generation covers at most \
+                 {:.0} min (generate the scene in parts)",
+                (end - start) / 60.0,
+                MAX_RANGE_S / 60.0
+            ),
+        ));
+    }
     let grid = match &model.frames {
         FrameEncoder::Motion { grid, .. } => *grid,
         FrameEncoder::Clip { .. } => 4,
@@ -197,8 +213,16 @@ pub fn generate(
         return Ok(None);
     }
     let t = Instant::now();
-    let visual = cache.visual(video, &model.dir, &plan.starts, || {
-        visual_features(model, video, &track, &plan, device)
+    // The events: the user's, else those the picture shows.
+    let marks: Vec<f64> = match &request.events {
+        Some(marked) => marked.clone(),
+        None => pick_events(&track, &EventPicking::default())
+            .iter()
+            .map(|e| e.time_s)
+            .collect(),
+    };
+    let visual = cache.visual(video, &model.dir, &plan.starts, &marks, || {
+        visual_features(model, video, &track, &marks, &plan, device)
     })?;
     let reference = match &request.reference {
         None => None,
@@ -439,7 +463,10 @@ impl<'a> Scorer<'a> {
         reference: Option<Vec<f32>>,
     ) -> Self {
         let sync = SyncVerifier {
-            motion: track.events(),
+            motion: match &request.events {
+                Some(marked) => impulses(marked, &track.times),
+                None => track.events(),
+            },
             times: track.times.iter().map(|t| t - start).collect(),
             fps: track.fps,
             max_lag: 2,

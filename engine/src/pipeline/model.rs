@@ -135,6 +135,13 @@ pub enum FrameSpec {
         /// Motion grid side.
         grid: usize,
     },
+    /// [`FrameSpec::Kinematic`] plus the event track ([`MotionTokens::Events`]).
+    Events {
+        /// Slots per window.
+        count: usize,
+        /// Motion grid side.
+        grid: usize,
+    },
     /// CLIP image embeddings of uniformly spaced frames.
     Clip {
         /// Transformers CLIPVisionModelWithProjection or OpenCLIP directory.
@@ -411,6 +418,11 @@ impl Model {
             },
             FrameSpec::Kinematic { count, grid } => FrameEncoder::Motion {
                 kind: MotionTokens::Kinematic,
+                count: *count,
+                grid: *grid,
+            },
+            FrameSpec::Events { count, grid } => FrameEncoder::Motion {
+                kind: MotionTokens::Events,
                 count: *count,
                 grid: *grid,
             },

@@ -160,7 +160,7 @@ impl ModelSpec {
             adapter: AdapterConfig {
                 d_video: MotionTrack::video_vector_width(GRID),
                 num_video_tokens: 4,
-                d_frame: MotionTokens::Kinematic.width(GRID),
+                d_frame: MotionTokens::Events.width(GRID),
                 d_audio: 64,
                 cross_attention_dim: p.unet.cross_attention_dim,
                 rope_theta: 10_000.0,
@@ -169,7 +169,7 @@ impl ModelSpec {
             vae: p.vae,
             vocoder: p.vocoder,
             text: TextSpec::Minilm { path: None },
-            frames: FrameSpec::Kinematic {
+            frames: FrameSpec::Events {
                 count: p.frames,
                 grid: GRID,
             },

@@ -31,6 +31,13 @@ pub struct Ablation {
     pub video: bool,
 }
 
+/// The longest prompt accepted: MiniLM reads 256 tokens and T5 512, so anything longer
+/// would be cut without the user knowing.
+pub const MAX_PROMPT_BYTES: usize = 4096;
+
+/// The most events one request may mark (one every 0.1 s over the longest range).
+pub const MAX_EVENTS: usize = 12_000;
+
 /// One generation: a clip range, prompts, search and sampler settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerationRequest {
@@ -66,6 +73,11 @@ pub struct GenerationRequest {
     /// Conditions removed (evaluation).
     #[serde(default)]
     pub ablate: Ablation,
+    /// Events the user tapped or marked, in seconds of the clip. When given they replace
+    /// the events picked from the picture: in the event track of a model that reads one,
+    /// and as what the sync verifier lines onsets up with.
+    #[serde(default)]
+    pub events: Option<Vec<f64>>,
 }
 
 impl GenerationRequest {
@@ -91,12 +103,35 @@ impl GenerationRequest {
             verifiers: VerifierWeights::default(),
             max_batch: 8,
             ablate: Ablation::default(),
+            events: None,
         }
     }
 
     /// Check the settings (the files are checked when they are opened).
     pub fn validate(&self) -> Result<()> {
         self.gmds.validate()?;
+        if let Some(events) = &self.events {
+            if events.len() > MAX_EVENTS {
+                return Err(Error::invalid(format!(
+                    "{} events given; the limit is {MAX_EVENTS}",
+                    events.len()
+                )));
+            }
+            if let Some(t) = events.iter().find(|t| !(t.is_finite() && **t >= 0.0)) {
+                return Err(Error::invalid(format!(
+                    "an event time must be a non-negative number of seconds, got {t}"
+                )));
+            }
+        }
+        for (name, text) in [("prompt", &self.text), ("negative prompt", &self.negative)] {
+            if text.len() > MAX_PROMPT_BYTES {
+                return Err(Error::invalid(format!(
+                    "the {name} is {} bytes long; the limit is {MAX_PROMPT_BYTES} (the text \
+                     encoders read a few hundred words at most)",
+                    text.len()
+                )));
+            }
+        }
         let s = &self.sampler;
         if s.steps == 0 || s.steps > 1000 {
             return Err(Error::invalid(format!(

@@ -489,15 +489,36 @@ pub fn render_clip(
         .map(|(&t, &l)| scene.render(t, l, rng))
         .collect();
     let track = MotionTrack::from_frames(&pictures, times, rate, spec.grid);
+    let marked = match spec.tokens {
+        MotionTokens::Events => marked_events(&onsets, rate, rng),
+        _ => Vec::new(),
+    };
     let clip = SynthClip {
         sound,
-        frames: track.frame_tokens(spec.tokens, 0.0, spec.window_s, spec.frame_count),
+        frames: track.frame_tokens(spec.tokens, 0.0, spec.window_s, spec.frame_count, &marked),
         video: track.video_vector(0.0, spec.window_s),
         audio,
         onsets,
         track,
     };
     (clip, pictures, fps)
+}
+
+/// Chance that an event is missing from the event track, so that the picture itself still
+/// counts.
+const EVENT_MISS: f64 = 0.1;
+
+/// The event track a training clip shows: the placed onsets, each moved by up to one frame
+/// (an event picked from the picture lands on a frame; a tap is that coarse too) and a few
+/// left out.
+fn marked_events(onsets: &[f64], fps: f64, rng: &mut NoiseRng) -> Vec<f64> {
+    onsets
+        .iter()
+        .filter_map(|&t| {
+            let shift = rng.range(-1.0, 1.0) / fps;
+            (rng.uniform() > EVENT_MISS).then_some((t + shift).max(0.0))
+        })
+        .collect()
 }
 
 /// A training example built around sound `sound` of `set`.
