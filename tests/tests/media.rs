@@ -336,6 +336,38 @@ fn bad_inputs_are_named_errors() {
 }
 
 #[test]
+fn a_file_replaced_after_probing_is_a_named_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    std::fs::copy(media("with_audio.mp4"), &clip).unwrap();
+    let info = probe(&clip).unwrap();
+    assert!(info.video.is_some() && !info.audio.is_empty());
+    let mut open = VideoReader::open(&clip).unwrap();
+    // Replaced by a picture-only clip, then by a truncated one, then by text.
+    std::fs::copy(media("cfr_25.mp4"), &clip).unwrap();
+    let err = decode_audio(&clip, &DecodeOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("clip.mp4") && err.contains("no audio stream"),
+        "{err}"
+    );
+    let truncated = truncated_copy(&media("with_audio.mp4"), dir.path());
+    std::fs::rename(&truncated, &clip).unwrap();
+    assert!(decode_audio(&clip, &DecodeOptions::default()).is_err());
+    assert!(
+        VideoReader::open(&clip)
+            .and_then(|mut r| r.frame_at(0.5, 8, 8))
+            .is_err()
+    );
+    std::fs::write(&clip, "not a video").unwrap();
+    let err = VideoReader::open(&clip).err().unwrap().to_string();
+    assert!(err.contains("clip.mp4"), "{err}");
+    // A reader opened before the replacements answers, whatever it now reads.
+    let _ = open.frame_at(1.0, 8, 8);
+}
+
+#[test]
 fn non_utf8_paths_work_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let clip = non_utf8_copy(&media("cfr_25.mp4"), dir.path());

@@ -53,7 +53,13 @@ pub(crate) fn open_input(path: &Path) -> Result<Input> {
         let mut ps = ptr::null_mut();
         let rc = ffi::avformat_open_input(&mut ps, cpath.as_ptr(), ptr::null(), ptr::null_mut());
         if rc != 0 {
-            return Err(Error::media(path, describe(ffmpeg_next::Error::from(rc))));
+            return Err(Error::media(
+                path,
+                format!(
+                    "cannot be opened as a media file: {}",
+                    describe(ffmpeg_next::Error::from(rc))
+                ),
+            ));
         }
         let input = Input::wrap(ps);
         let rc = ffi::avformat_find_stream_info(ps, ptr::null_mut());

@@ -57,8 +57,12 @@ pub struct VideoReader {
     eof: bool,
 }
 
+/// Widest or tallest picture decoded: 8K (8192 x 4320 DCI) fits; a 16K picture would take
+/// over a gigabyte per decoded frame.
+pub const MAX_PICTURE_SIDE: u32 = 8192;
+
 impl VideoReader {
-    /// Open the first video stream of `path`.
+    /// Open the first video stream of `path`, refusing pictures over [`MAX_PICTURE_SIDE`].
     pub fn open(path: &Path) -> Result<Self> {
         let input = open_input(path)?;
         let stream = input
@@ -85,6 +89,16 @@ impl VideoReader {
             .decoder()
             .video()
             .map_err(|e| Error::media(path, format!("cannot decode video: {}", describe(e))))?;
+        let (w, h) = (decoder.width(), decoder.height());
+        if w > MAX_PICTURE_SIDE || h > MAX_PICTURE_SIDE {
+            return Err(Error::media(
+                path,
+                format!(
+                    "the picture is {w} x {h}; the limit is {MAX_PICTURE_SIDE} pixels a side \
+                     (8K); make a proxy at a smaller size"
+                ),
+            ));
+        }
         Ok(Self {
             path: path.to_path_buf(),
             input,

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::model::Model;
 use super::noise::NoiseRng;
 use crate::error::{Error, Result};
+use crate::media::output::StagedDir;
 use crate::models::adapters::{AdapterScales, ConditionInputs};
 use crate::models::weights::{read_state, save_safetensors_as};
 
@@ -82,11 +83,14 @@ pub fn pack_model(src: &Path, dst: &Path, half: bool, device: &Device) -> Result
     if dst.join(super::model::MANIFEST).exists() {
         return Err(Error::media(dst, "already holds a model"));
     }
+    // Built beside `dst` and renamed onto it once loaded back: an interrupted pack leaves
+    // no half-written model under the name.
+    let staged = StagedDir::new(dst)?;
     let mut files = 0;
     let mut bytes = 0;
     for file in files_under(src)? {
         let rel = file.strip_prefix(src).unwrap_or(&file);
-        let target = dst.join(rel);
+        let target = staged.path().join(rel);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
@@ -101,7 +105,7 @@ pub fn pack_model(src: &Path, dst: &Path, half: bool, device: &Device) -> Result
             .map_err(|e| Error::io(&target, e))?
             .len();
     }
-    let packed = Model::load(dst, device)?;
+    let packed = Model::load(staged.path(), device)?;
     let a = probe_prediction(&original, device)?;
     let b = probe_prediction(&packed, device)?;
     let diff: f64 = a
@@ -110,6 +114,8 @@ pub fn pack_model(src: &Path, dst: &Path, half: bool, device: &Device) -> Result
         .map(|(x, y)| f64::from(x - y).powi(2))
         .sum();
     let norm: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum();
+    drop(packed);
+    staged.commit()?;
     Ok(PackReport {
         files,
         bytes,

@@ -205,6 +205,25 @@ fn forget_steps_after(log: &Path, step: usize) -> Result<()> {
     Ok(())
 }
 
+/// Remove what an interrupted run left behind: checkpoint folders the state does not name
+/// (one being written when the run was stopped) and unfinished temporary files.
+fn remove_leftovers(dir: &Path, state: &RunState) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale_checkpoint =
+            name.starts_with("checkpoint-") && state.checkpoint.as_deref() != Some(name.as_ref());
+        if stale_checkpoint {
+            let _ = std::fs::remove_dir_all(entry.path());
+        } else if name.starts_with(".avsync-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// An open run directory.
 pub struct Run {
     dir: PathBuf,
@@ -236,6 +255,7 @@ impl Run {
             }
             state.settings.steps = settings.steps.max(state.step);
             forget_steps_after(&dir.join(LOG), state.step)?;
+            remove_leftovers(dir, &state);
             let ema_path = checkpoint_dir(dir, &state).join(AVERAGE);
             let ema = if ema_path.exists() {
                 Ema::load(&ema_path)?

@@ -111,7 +111,8 @@ pub fn best_lag_correlation(motion: &[f32], onsets: &[f32], max_lag: usize) -> (
                 &onsets[(lag as usize).min(n)..n],
             )
         } else {
-            (&motion[(-lag) as usize..n], &onsets[..n - (-lag) as usize])
+            let k = ((-lag) as usize).min(n);
+            (&motion[k..n], &onsets[..n - k])
         };
         let r = pearson(m, o);
         if r > best.0 {
@@ -155,6 +156,16 @@ mod tests {
             hop_seconds: 0.01,
             data,
         }
+    }
+
+    #[test]
+    fn clips_shorter_than_the_lag_range_score_zero() {
+        // A one-frame clip once panicked here (a lag of two frames sliced past its end).
+        assert_eq!(best_lag_correlation(&[1.0], &[0.5], 2).0, 0.0);
+        assert_eq!(best_lag_correlation(&[], &[], 2).0, 0.0);
+        let (r, lag) = best_lag_correlation(&[0.0, 1.0, 0.0, 0.0], &[0.0, 0.0, 1.0, 0.0], 5);
+        assert_eq!(lag, 1);
+        assert!((r - 1.0).abs() < 1e-9);
     }
 
     #[test]
