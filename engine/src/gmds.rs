@@ -19,7 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::pipeline::noise::NoiseRng;
+use crate::noise::NoiseRng;
 
 /// Search settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

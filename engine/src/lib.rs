@@ -14,6 +14,7 @@ pub mod features;
 pub mod gmds;
 pub mod media;
 pub mod models;
+pub mod noise;
 pub mod pipeline;
 pub mod schedule;
 pub mod train;

@@ -158,7 +158,7 @@ pub fn frechet_distance_of_sets(a: &[Vec<f32>], b: &[Vec<f32>]) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::noise::NoiseRng;
+    use crate::noise::NoiseRng;
 
     #[test]
     fn matches_the_closed_form_cases() {

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::media::RgbFrame;
+use crate::noise::NoiseRng;
 use crate::pipeline::model::SAMPLE_RATE;
-use crate::pipeline::noise::NoiseRng;
 use crate::train::dataset::SoundSet;
 use crate::train::synth::{caption_field, validation_order, write_clip};
 

@@ -36,11 +36,15 @@ fn bits(values: &[f64]) -> Vec<Seconds> {
     values.iter().map(|v| v.to_bits()).collect()
 }
 
+/// What the picture features depend on: the clip, the model, the window starts and the
+/// events in the event track.
+type VisualKey = (FileKey, PathBuf, Vec<Seconds>, Vec<Seconds>);
+
 /// Cached analyses and encodings.
 #[derive(Default)]
 pub struct FeatureCache {
     tracks: HashMap<(FileKey, Vec<Seconds>, usize), Arc<MotionTrack>>,
-    visual: HashMap<(FileKey, PathBuf, Vec<Seconds>, Vec<Seconds>), Arc<VisualFeatures>>,
+    visual: HashMap<VisualKey, Arc<VisualFeatures>>,
     reference: HashMap<(FileKey, PathBuf, usize), Arc<ReferenceTokens>>,
     sound: HashMap<FileKey, Arc<Vec<f32>>>,
     /// Lookups answered from the cache (for tests and the editor's status line).

@@ -5,7 +5,7 @@
 
 use burn::tensor::{Device, Tensor};
 
-use super::noise::NoiseRng;
+use crate::noise::NoiseRng;
 
 use crate::models::adapters::Conditions;
 use crate::models::unet::UNet2DConditionModel;

@@ -8,12 +8,12 @@ pub mod generate;
 pub mod inherit;
 pub mod job;
 pub mod model;
-pub mod noise;
 pub mod pack;
 pub mod presets;
 pub mod pretrained_vocoder;
 pub mod render;
 pub mod request;
+mod scoring;
 pub mod spot;
 pub mod windows;
 

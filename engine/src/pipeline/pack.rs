@@ -8,11 +8,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
 use super::model::Model;
-use super::noise::NoiseRng;
 use crate::error::{Error, Result};
 use crate::media::output::StagedDir;
 use crate::models::adapters::{AdapterScales, ConditionInputs};
 use crate::models::weights::{read_state, save_safetensors_as};
+use crate::noise::NoiseRng;
 
 /// What packing did.
 #[derive(Debug, Clone, Serialize)]

@@ -5,7 +5,6 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::denoise::{GuidedConditions, denoise};
-use super::noise::NoiseRng;
 use super::pretrained_vocoder::PretrainedVocoder;
 use crate::dsp::MelSpectrogram;
 use crate::dsp::griffin_lim::{GriffinLimConfig, log_mel_to_audio};
@@ -15,6 +14,7 @@ use crate::models::adapters::Conditions;
 use crate::models::unet::UNet2DConditionModel;
 use crate::models::vae::AutoencoderKL;
 use crate::models::vocoder::HifiGan;
+use crate::noise::NoiseRng;
 use crate::schedule::{NoiseSchedule, SamplerKind, sampler};
 
 /// The networks of one model.

@@ -3,7 +3,7 @@
 //! pitch variations that keep repeats from sounding mechanical. A real workflow, and the
 //! baseline generation is measured against.
 
-use super::noise::NoiseRng;
+use crate::noise::NoiseRng;
 
 /// How each placed copy varies.
 #[derive(Debug, Clone, Copy, PartialEq)]

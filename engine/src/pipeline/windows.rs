@@ -189,7 +189,7 @@ mod tests {
         let sine_step = (2.0 * std::f32::consts::PI * 3.0) / sr as f32;
         assert!(max_step < 1.5 * sine_step, "a jump of {max_step}");
         // Uncorrelated noise keeps its power through a seam.
-        let mut rng = crate::pipeline::noise::NoiseRng::new(3);
+        let mut rng = crate::noise::NoiseRng::new(3);
         let noise: Vec<Vec<f32>> = (0..plan.len()).map(|_| rng.normals(2000)).collect();
         let views: Vec<&[f32]> = noise.iter().map(Vec::as_slice).collect();
         let out = plan.stitch_audio(&views, sr).unwrap();

@@ -24,8 +24,8 @@ use crate::features::reference::mel_tokens;
 use crate::models::adapters::{AdapterScales, ConditionInputs};
 use crate::models::unet::{UNet2DConditionModel, UNetConfig};
 use crate::models::weights::{ParamNames, StateDict, Weights, save_safetensors};
+use crate::noise::NoiseRng;
 use crate::pipeline::model::{FrameEncoder, Model, ReferenceEncoder, SAMPLE_RATE, VideoEncoder};
-use crate::pipeline::noise::NoiseRng;
 use crate::schedule::Prediction;
 
 /// Stage name.

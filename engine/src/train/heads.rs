@@ -20,8 +20,8 @@ use crate::encoders::minilm::MiniLm;
 use crate::error::{Error, Result};
 use crate::models::heads::{HeadsConfig, VerifierHeads};
 use crate::models::weights::{Weights, save_safetensors};
+use crate::noise::NoiseRng;
 use crate::pipeline::model::{MANIFEST, ModelManifest, SAMPLE_RATE};
-use crate::pipeline::noise::NoiseRng;
 use crate::pipeline::presets::write_json;
 
 /// Stage name.

@@ -22,7 +22,7 @@ use burn::tensor::Tensor;
 
 use crate::error::{Error, Result};
 use crate::models::weights::ParamNames;
-use crate::pipeline::noise::NoiseRng;
+use crate::noise::NoiseRng;
 use run::Run;
 
 pub use dataset::{DatasetOptions, SoundSet, Split, build_dataset};

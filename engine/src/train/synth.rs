@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::features::track::{MotionTokens, MotionTrack};
 use crate::media::output::write_atomic;
 use crate::media::{MuxOptions, RgbFrame, mux_audio, write_video};
+use crate::noise::NoiseRng;
 use crate::pipeline::model::SAMPLE_RATE;
-use crate::pipeline::noise::NoiseRng;
 
 /// Rendered picture size (the analysis path works at 128 px wide).
 const WIDTH: usize = 128;

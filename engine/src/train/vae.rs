@@ -14,7 +14,7 @@ use crate::dsp::mel::MelExtractor;
 use crate::error::{Error, Result};
 use crate::models::vae::{AutoencoderKL, VaeConfig};
 use crate::models::weights::{Weights, save_safetensors};
-use crate::pipeline::noise::NoiseRng;
+use crate::noise::NoiseRng;
 use crate::pipeline::presets::write_json;
 
 /// Stage name.

@@ -132,7 +132,7 @@ pub fn validate_vocoder(
     let frames = 128;
     let samples = frames * mel.config().hop_length;
     let pool = super::vae::validation_pool(set)?;
-    let mut rng = crate::pipeline::noise::NoiseRng::new(0xE7A2);
+    let mut rng = crate::noise::NoiseRng::new(0xE7A2);
     let (mut ours, mut gl) = (0.0, 0.0);
     let l1 = |a: &[f32], b: &[f32]| {
         a.iter()

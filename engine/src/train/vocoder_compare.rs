@@ -30,8 +30,8 @@ use crate::dsp::stft::{Stft, StftConfig};
 use crate::error::{Error, Result};
 use crate::models::vocoder::{HifiGan, VocoderConfig};
 use crate::models::weights::Weights;
+use crate::noise::NoiseRng;
 use crate::pipeline::model::{assets_dir, load_aisfx};
-use crate::pipeline::noise::NoiseRng;
 use crate::pipeline::pretrained_vocoder::{BUNDLED, PretrainedVocoder};
 
 /// Mel frames per segment (1.28 s, as [`super::vocoder::validate_vocoder`]).
