@@ -1,37 +1,43 @@
 //! Render the editor's window after a generation on the bundled clip into a PNG (the
 //! README's screenshot): `cargo run -p avsync-app --example screenshot -- OUT.png
-//! [--model DIR]`. Without `--model` an untrained tiny model is used, so the candidates are
-//! noise; the layout is what the picture is for.
+//! [--model DIR] [--markers T1,T2,...] [--library DIR --query TEXT]`, with the shipped
+//! default model unless `--model` names another; the markers drive the generation's timing,
+//! and the library (indexed into a temporary file) is searched for the query.
 
 use std::path::PathBuf;
 
 use avsync_app::gui::audition::Audition;
+use avsync_app::gui::library::Library;
 use avsync_app::gui::studio::Studio;
 use avsync_app::gui::view::StudioApp;
 use avsync_engine::device::ComputePreference;
 use avsync_engine::gmds::GmdsSettings;
-use avsync_engine::pipeline::presets::{Preset, init_model_dir};
+use avsync_engine::pipeline::model::default_model_dir;
 use egui_kittest::Harness;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let out = PathBuf::from(args.get(1).map_or("editor.png", String::as_str));
-    let temp = tempfile::tempdir()?;
-    let model = match args.iter().position(|a| a == "--model") {
-        Some(i) => PathBuf::from(&args[i + 1]),
-        None => {
-            let dir = temp.path().join("model");
-            init_model_dir(
-                Preset::Tiny,
-                "untrained tiny",
-                &dir,
-                &burn::tensor::Device::flex(),
-            )?;
-            dir
+    let option = |name: &str| -> anyhow::Result<Option<&String>> {
+        match args.iter().position(|a| a == name) {
+            Some(i) => Ok(Some(
+                args.get(i + 1)
+                    .ok_or_else(|| anyhow::anyhow!("{name} needs a value"))?,
+            )),
+            None => Ok(None),
         }
     };
+    let model = option("--model")?.map_or_else(default_model_dir, PathBuf::from);
+    let markers: Vec<f64> = match option("--markers")? {
+        Some(list) => list
+            .split(',')
+            .map(|t| t.trim().parse::<f64>())
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let temp = tempfile::tempdir()?;
     let mut studio = Studio::new();
-    studio.model_dir = model;
+    studio.model_dir = model.clone();
     studio.compute = ComputePreference::Cpu;
     studio.request.text = "a cockatoo squawks and flaps its wings".into();
     studio.request.gmds = GmdsSettings {
@@ -46,7 +52,20 @@ fn main() -> anyhow::Result<()> {
         "/../assets/cockatoo.mp4"
     )));
     app.studio.range = (2.0, 8.0);
+    for t in markers {
+        app.studio.playhead = t;
+        app.studio.tap();
+    }
     app.studio.playhead = 4.0;
+    if let Some(dir) = option("--library")? {
+        app.library = Library::open(Some(temp.path().join("library.avslib")), &model);
+        app.library.folder = dir.clone();
+        app.library.index_folder();
+        app.library.wait();
+        app.library.query = option("--query")?.cloned().unwrap_or_default();
+        app.library.search();
+        app.library.wait();
+    }
     let mut harness = Harness::builder()
         .with_size(eframe::egui::Vec2::new(1440.0, 900.0))
         .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);

@@ -404,3 +404,89 @@ fn batch_runs_a_folder_and_resumes() {
             .all(|c| c["status"].as_str().unwrap().starts_with("skipped"))
     );
 }
+
+#[test]
+fn library_index_then_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let sfx = dir.path().join("sfx");
+    sound_library(&sfx);
+    let index = dir.path().join("library.avslib");
+    let out = run_ok(&["library", "index", s(&sfx), "--index", s(&index)]);
+    assert!(out.contains("5 sounds found, 4 new"), "{out}");
+    let again = run_ok(&["library", "index", s(&sfx), "--index", s(&index)]);
+    assert!(
+        again.contains("0 new, 0 changed, 0 removed, 1 skipped"),
+        "{again}"
+    );
+    let found = run_ok(&[
+        "library",
+        "search",
+        "door slam",
+        "--index",
+        s(&index),
+        "--json",
+        "-n",
+        "2",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&found).unwrap();
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 2);
+    assert!(
+        hits[0]["path"].as_str().unwrap().ends_with("door_slam.wav"),
+        "{found}"
+    );
+    let like = run_ok(&[
+        "library",
+        "search",
+        "--like",
+        s(&sfx.join("weather/rain_loop.wav")),
+        "--index",
+        s(&index),
+        "-n",
+        "1",
+    ]);
+    assert!(like.contains("rain_loop.wav"), "{like}");
+    let missing = dir.path().join("none.avslib");
+    let err = run_err(&[
+        "library".as_ref(),
+        "search".as_ref(),
+        "x".as_ref(),
+        "--index".as_ref(),
+        missing.as_os_str(),
+    ]);
+    assert!(
+        err.contains("none.avslib") && err.contains("library index"),
+        "{err}"
+    );
+}
+
+#[test]
+fn loop_makes_a_seamless_bed_of_the_asked_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let sounds = sound_library(&dir.path().join("sfx"));
+    let out = dir.path().join("rain_bed.wav");
+    let report = run_ok(&[
+        "loop",
+        s(&sounds[1]),
+        "--seconds",
+        "2.5",
+        "--crossfade",
+        "0.25",
+        "--out",
+        s(&out),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(v["seam_inaudible"], true, "{report}");
+    assert_eq!(v["seconds"], 2.5);
+    let probed = avsync_engine::media::probe(&out).unwrap();
+    assert!((probed.duration_s - 2.5).abs() < 1e-3);
+    let err = run_err(&[
+        "loop".as_ref(),
+        sounds[1].as_os_str(),
+        "--seconds".as_ref(),
+        "0".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(err.contains("--seconds"), "{err}");
+}

@@ -4,13 +4,16 @@
 use std::path::Path;
 
 use avsync_app::gui::audition::Audition;
+use avsync_app::gui::library::Library;
 use avsync_app::gui::studio::Studio;
 use avsync_app::gui::view::StudioApp;
+use avsync_engine::AudioBuffer;
 use avsync_engine::device::ComputePreference;
 use avsync_engine::gmds::GmdsSettings;
-use avsync_engine::media::probe;
+use avsync_engine::media::{WavSpec, probe, write_wav};
+use avsync_engine::pipeline::model::default_model_dir;
 use avsync_engine::pipeline::presets::{Preset, init_model_dir};
-use avsync_tests::media;
+use avsync_tests::{media, sound_library};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -208,6 +211,151 @@ fn moved_clips_are_reported_and_relocated() {
             .last_message()
             .unwrap()
             .contains("not a project file")
+    );
+}
+
+#[test]
+fn markers_tapped_imitated_spotted_and_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(&dir.path().join("no-model"), dir.path());
+    app.open(media("cfr_25.mp4"));
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    harness.step();
+
+    // Taps: M at frames 2 and 10, twice on frame 10 (one event), then the button.
+    for frame in [2, 10, 10] {
+        harness.state_mut().studio.playhead = frame as f64 / 25.0 + 0.01;
+        harness.key_press(eframe::egui::Key::M);
+        harness.step();
+    }
+    assert_eq!(harness.state().studio.markers.times(), &[0.08, 0.4]);
+    harness.state_mut().studio.playhead = 0.81;
+    harness.get_by_label("Tap marker").click();
+    harness.step();
+    assert_eq!(harness.state().studio.markers.times(), &[0.08, 0.4, 0.8]);
+    harness.get_by_label("Clear markers").click();
+    harness.step();
+    assert!(harness.state().studio.markers.is_empty());
+
+    // A vocal imitation: three clicks become three markers, on their frames.
+    let clicks = dir.path().join("imitation.wav");
+    let mut samples = vec![0f32; 16_000];
+    for at in [0.2, 0.52, 0.84] {
+        let i = (at * 16_000.0) as usize;
+        for (k, s) in samples[i..i + 160].iter_mut().enumerate() {
+            *s = 0.8 * (k as f32 * 0.9).sin() * (1.0 - k as f32 / 160.0);
+        }
+    }
+    write_wav(
+        &clicks,
+        &AudioBuffer::new(16_000, 1, samples),
+        &WavSpec::default(),
+    )
+    .unwrap();
+    harness.state_mut().imitation_path = clicks.display().to_string();
+    harness.get_by_label("Markers from imitation").click();
+    harness.step();
+    let times = harness.state().studio.markers.times().to_vec();
+    assert_eq!(times.len(), 3, "{times:?} {:?}", harness.state().studio.log);
+    for (t, want) in times.iter().zip([0.2, 0.52, 0.84]) {
+        assert!((t - want).abs() <= 0.041, "{times:?}");
+    }
+
+    // Spot: the reference sound at each marker, as a candidate; no model needed.
+    harness.get_by_label("Spot reference").click();
+    harness.step();
+    assert!(harness.state().studio.candidates.is_empty());
+    assert!(
+        harness
+            .state()
+            .studio
+            .last_message()
+            .unwrap()
+            .contains("reference")
+    );
+    harness.state_mut().studio.reference_path = clicks.display().to_string();
+    harness.get_by_label("Spot reference").click();
+    harness.step();
+    let studio = &harness.state().studio;
+    assert_eq!(studio.candidates.len(), 1, "{:?}", studio.log);
+    let audio = &studio.candidates[0].rendered.audio;
+    let loud_at = |t: f64| {
+        let i = (t * 16_000.0) as usize;
+        audio[i..i + 400].iter().fold(0f32, |m, v| m.max(v.abs()))
+    };
+    for t in &times {
+        assert!(loud_at(*t) > 0.1, "a copy starts at each marker");
+    }
+    assert!(loud_at(0.1) < 1e-3, "nothing before the first marker");
+
+    // Markers are saved with the project and drive the next generation's timing.
+    let project = dir.path().join("scene.avsync");
+    harness
+        .state_mut()
+        .studio
+        .save_project(Some(project.clone()));
+    let mut reopened = Studio::new();
+    reopened.load_project(&project);
+    assert_eq!(reopened.markers.times(), times.as_slice());
+    assert_eq!(reopened.candidates.len(), 1);
+}
+
+#[test]
+fn library_panel_indexes_searches_and_uses_a_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let sfx = dir.path().join("sfx");
+    sound_library(&sfx);
+    let mut app = app(&dir.path().join("no-model"), dir.path());
+    app.library = Library::open(
+        Some(dir.path().join("library.avslib")),
+        &default_model_dir(),
+    );
+    app.open(media("cfr_25.mp4"));
+    app.library.folder = sfx.display().to_string();
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    harness.step();
+    harness.get_by_label("Index folder").click();
+    harness.step();
+    harness.state_mut().library.wait();
+    harness.step();
+    let status = harness.state().library.status.clone();
+    assert!(
+        status.contains("4 new") && status.contains("1 skipped"),
+        "{status}"
+    );
+    assert!(dir.path().join("library.avslib").is_file());
+
+    harness.state_mut().library.query = "door slam".into();
+    harness.get_by_label("Search").click();
+    harness.step();
+    assert!(!harness.state().library.hits.is_empty());
+    harness.get_by_label("use 1").click();
+    harness.step();
+    let reference = harness.state().studio.reference_path.clone();
+    assert!(reference.ends_with("door_slam.wav"), "{reference}");
+    harness.get_by_label("like 1").click();
+    harness.step();
+    let lib = &harness.state().library;
+    assert!(
+        lib.index.entries[lib.hits[0].index]
+            .path
+            .ends_with("door_slam.wav")
+    );
+
+    // A hit spotted on the markers becomes a candidate.
+    harness.state_mut().studio.playhead = 0.5;
+    harness.state_mut().studio.tap();
+    harness.get_by_label("spot 1").click();
+    harness.step();
+    assert_eq!(
+        harness.state().studio.candidates.len(),
+        1,
+        "{:?}",
+        harness.state().studio.log
     );
 }
 

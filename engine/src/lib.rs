@@ -12,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod gmds;
+pub mod library;
 pub mod media;
 pub mod models;
 pub mod noise;

@@ -91,3 +91,60 @@ pub fn zero_crossing_hz(x: &[f32], sample_rate: u32) -> f64 {
         .count();
     crossings as f64 / 2.0 / (x.len() as f64 / f64::from(sample_rate))
 }
+
+/// A small sound library under `dir`, written from formulas: a door slam (a decaying noise
+/// burst), rain (steady noise), a bird (chirps), footsteps on gravel (crunches) in nested
+/// folders, a file with an audio name that is not audio, and a text file. Returns the four
+/// sounds' paths in that order.
+pub fn sound_library(dir: &Path) -> Vec<PathBuf> {
+    use avsync_engine::AudioBuffer;
+    use avsync_engine::media::{WavSpec, write_wav};
+    let rate = 16_000u32;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut noise = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    };
+    let n = rate as usize;
+    let t = |i: usize| i as f32 / rate as f32;
+    let door: Vec<f32> = (0..n)
+        .map(|i| 0.9 * noise() * (-t(i) * 12.0).exp())
+        .collect();
+    let rain: Vec<f32> = (0..n).map(|_| 0.2 * noise()).collect();
+    let bird: Vec<f32> = (0..n)
+        .map(|i| {
+            let phase = t(i) % 0.25;
+            let f = 2500.0 + 6000.0 * phase;
+            0.5 * (std::f32::consts::TAU * f * phase).sin() * (phase < 0.12) as u8 as f32
+        })
+        .collect();
+    let gravel: Vec<f32> = (0..n)
+        .map(|i| {
+            let step = t(i) % 0.5;
+            0.7 * noise() * (-step * 40.0).exp()
+        })
+        .collect();
+    let sounds = [
+        ("door_slam.wav", door),
+        ("weather/rain_loop.wav", rain),
+        ("animals/bird_chirp.wav", bird),
+        ("Foley/Footsteps/gravelWalk_03.wav", gravel),
+    ];
+    let mut paths = Vec::new();
+    for (name, samples) in sounds {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        write_wav(
+            &path,
+            &AudioBuffer::new(rate, 1, samples),
+            &WavSpec::default(),
+        )
+        .unwrap();
+        paths.push(path);
+    }
+    std::fs::write(dir.join("broken.wav"), b"RIFF\x10\0\0\0WAVEjunk").unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a sound").unwrap();
+    paths
+}

@@ -5,6 +5,8 @@ mod dataset;
 mod eval;
 mod frames;
 mod generate;
+mod library;
+mod looping;
 mod loudness;
 mod mel;
 mod model;
@@ -44,6 +46,8 @@ enum Command {
     Loudness(loudness::LoudnessArgs),
     /// Write a reference tone (sine at a level, optionally a one-frame sync pop).
     Tone(tone::ToneArgs),
+    /// Make a seamless loop of a chosen length from an ambience or bed, and measure its seam.
+    Loop(looping::LoopArgs),
     /// Generate candidate soundtracks for a clip: WAVs, the best muxed into the video, a report.
     Generate(generate::GenerateArgs),
     /// Generate for many clips (a folder or a CSV), resumable, with one report.
@@ -57,6 +61,9 @@ enum Command {
     /// Create or inspect model directories.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Index a sound library and search it by description or by example.
+    #[command(subcommand)]
+    Library(library::LibraryCommand),
 }
 
 /// Run the parsed command line.
@@ -68,12 +75,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Mel(a)) => mel::run(&a),
         Some(Command::Loudness(a)) => loudness::run(&a),
         Some(Command::Tone(a)) => tone::run(&a),
+        Some(Command::Loop(a)) => looping::run(&a),
         Some(Command::Generate(a)) => generate::run(&a),
         Some(Command::Batch(a)) => batch::run(&a),
         Some(Command::Eval(a)) => eval::run(&a),
         Some(Command::Dataset(a)) => dataset::run(&a),
         Some(Command::Train(a)) => train::run(&a),
         Some(Command::Model(c)) => model::run(&c),
+        Some(Command::Library(c)) => library::run(&c),
         None => crate::gui::run(),
     }
 }

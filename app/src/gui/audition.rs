@@ -28,6 +28,8 @@ struct Playing {
 pub struct Audition {
     sink: Result<MixerDeviceSink, String>,
     playing: Option<Playing>,
+    /// A library sound being previewed (not tied to the picture).
+    preview: Option<Player>,
 }
 
 impl Default for Audition {
@@ -43,6 +45,7 @@ impl Audition {
         Self {
             sink: DeviceSinkBuilder::open_default_sink().map_err(|e| e.to_string()),
             playing: None,
+            preview: None,
         }
     }
 
@@ -80,6 +83,7 @@ impl Audition {
         Self {
             sink: Err("no sound device requested".into()),
             playing: None,
+            preview: None,
         }
     }
 
@@ -108,6 +112,30 @@ impl Audition {
             player,
             started: Instant::now(),
         });
+    }
+
+    /// Play a sound (mono at `rate`) on its own, apart from the picture: a library preview.
+    /// Returns whether a device plays it.
+    pub fn preview(&mut self, samples: Vec<f32>, rate: u32) -> bool {
+        self.stop_preview();
+        let (Ok(sink), Some(rate)) = (self.sink.as_ref(), NonZero::new(rate)) else {
+            return false;
+        };
+        let player = Player::connect_new(sink.mixer());
+        player.append(SamplesBuffer::new(
+            NonZero::new(1).expect("one channel"),
+            rate,
+            samples,
+        ));
+        self.preview = Some(player);
+        true
+    }
+
+    /// Stop the preview.
+    pub fn stop_preview(&mut self) {
+        if let Some(p) = self.preview.take() {
+            p.stop();
+        }
     }
 
     /// Stop playback.
@@ -181,6 +209,7 @@ mod tests {
         assert!((played - 0.5).abs() < 0.02, "{played}");
         let audition = Audition {
             sink: Err(String::new()),
+            preview: None,
             playing: Some(Playing {
                 candidate: 0,
                 from: 3.5,

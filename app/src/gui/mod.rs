@@ -1,10 +1,14 @@
 //! The editor window (`avsync` with no arguments): eframe on wgpu.
 
 pub mod audition;
+pub mod candidate;
 pub mod frames;
+pub mod library;
+pub mod markers;
 pub mod project;
 pub mod studio;
 pub mod timecode;
+pub mod timing;
 pub mod view;
 
 use studio::Studio;
@@ -27,7 +31,11 @@ pub fn run() -> anyhow::Result<()> {
             studio.recent_file = Studio::default_recent_file();
             studio.load_recent();
             studio.autosave_every = Some(std::time::Duration::from_secs(60));
-            Ok(Box::new(StudioApp::new(studio, audition::Audition::new())))
+            let model_dir = studio.model_dir.clone();
+            let mut app = StudioApp::new(studio, audition::Audition::new());
+            app.library =
+                library::Library::open(crate::settings::default_library_index(), &model_dir);
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the editor window: {e}"))

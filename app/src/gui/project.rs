@@ -16,7 +16,7 @@ use avsync_engine::verify::VerifierScore;
 use avsync_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use super::studio::{CandidateItem, Edits, Studio};
+use super::candidate::{CandidateItem, Edits};
 
 /// Format version written into project files.
 const VERSION: u32 = 1;
@@ -38,18 +38,37 @@ struct SavedCandidate {
     audio: PathBuf,
 }
 
+/// The session a project holds besides its candidates: plain data, so the file format does
+/// not depend on the editor's state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// The clip.
+    pub clip: Option<PathBuf>,
+    /// In/out range.
+    pub range: (f64, f64),
+    /// Playhead in seconds.
+    pub playhead: f64,
+    /// The request being edited.
+    pub request: GenerationRequest,
+    /// Whether the seed stays fixed between generations.
+    pub seed_locked: bool,
+    /// Reference-sound path as typed.
+    pub reference_path: String,
+    /// Model directory.
+    pub model_dir: PathBuf,
+    /// Selected candidate.
+    pub selected: Option<usize>,
+    /// Event markers, seconds of the clip.
+    #[serde(default)]
+    pub markers: Vec<f64>,
+}
+
 /// A project file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ProjectFile {
     version: u32,
-    clip: Option<PathBuf>,
-    range: (f64, f64),
-    playhead: f64,
-    request: GenerationRequest,
-    seed_locked: bool,
-    reference_path: String,
-    model_dir: PathBuf,
-    selected: Option<usize>,
+    #[serde(flatten)]
+    session: Session,
     candidates: Vec<SavedCandidate>,
 }
 
@@ -61,13 +80,13 @@ fn audio_dir(project: &Path) -> PathBuf {
     project.with_file_name(format!("{stem}.audio"))
 }
 
-/// Save `studio` to `path`.
-pub fn save(studio: &Studio, path: &Path) -> Result<()> {
+/// Save `session` with its `candidates` to `path`.
+pub fn save(path: &Path, session: &Session, candidates: &[CandidateItem]) -> Result<()> {
     let dir = audio_dir(path);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let folder = PathBuf::from(dir.file_name().unwrap_or_default());
-    let mut candidates = Vec::with_capacity(studio.candidates.len());
-    for (i, c) in studio.candidates.iter().enumerate() {
+    let mut saved = Vec::with_capacity(candidates.len());
+    for (i, c) in candidates.iter().enumerate() {
         let name = format!("candidate_{:03}_seed{}.wav", i + 1, c.seed);
         // Generated audio never changes, so a file written by an earlier save is kept.
         if !dir.join(&name).is_file() {
@@ -82,7 +101,7 @@ pub fn save(studio: &Studio, path: &Path) -> Result<()> {
             )?;
         }
         let r = &c.rendered;
-        candidates.push(SavedCandidate {
+        saved.push(SavedCandidate {
             name: c.name.clone(),
             seed: c.seed,
             range: c.range,
@@ -98,32 +117,26 @@ pub fn save(studio: &Studio, path: &Path) -> Result<()> {
     }
     let file = ProjectFile {
         version: VERSION,
-        clip: studio.clip.as_ref().map(|c| c.path.clone()),
-        range: studio.range,
-        playhead: studio.playhead,
-        request: studio.request.clone(),
-        seed_locked: studio.seed_locked,
-        reference_path: studio.reference_path.clone(),
-        model_dir: studio.model_dir.clone(),
-        selected: studio.selected,
-        candidates,
+        session: session.clone(),
+        candidates: saved,
     };
     let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::invalid(e.to_string()))?;
     write_atomic(path, |w| w.write_all(&json))?;
     Ok(())
 }
 
-/// What loading found missing, for the user to fix.
-#[derive(Debug, Default)]
-pub struct LoadReport {
-    /// The clip, when it is not where the project says.
-    pub missing_clip: Option<PathBuf>,
+/// A loaded project.
+pub struct Loaded {
+    /// The session.
+    pub session: Session,
+    /// The candidates whose audio could be read.
+    pub candidates: Vec<CandidateItem>,
     /// Candidate audio files that could not be read (those candidates are left out).
     pub missing_audio: Vec<PathBuf>,
 }
 
-/// Load the project at `path` into `studio`, replacing its session.
-pub fn load(studio: &mut Studio, path: &Path) -> Result<LoadReport> {
+/// Load the project at `path`.
+pub fn load(path: &Path) -> Result<Loaded> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let file: ProjectFile = serde_json::from_str(&text)
         .map_err(|e| Error::media(path, format!("not a project file: {e}")))?;
@@ -136,35 +149,21 @@ pub fn load(studio: &mut Studio, path: &Path) -> Result<LoadReport> {
             ),
         ));
     }
-    let mut report = LoadReport::default();
-    studio.clip = None;
-    if let Some(clip) = &file.clip {
-        if clip.is_file() {
-            studio.open(clip);
-        } else {
-            report.missing_clip = Some(clip.clone());
-        }
-    }
-    studio.range = file.range;
-    studio.playhead = file.playhead;
-    studio.request = file.request;
-    studio.seed_locked = file.seed_locked;
-    studio.reference_path = file.reference_path;
-    studio.model_dir = file.model_dir;
-    studio.candidates.clear();
     let base = path.parent().unwrap_or(Path::new("."));
     let mel = MelExtractor::audioldm()?;
+    let mut candidates = Vec::with_capacity(file.candidates.len());
+    let mut missing_audio = Vec::new();
     for c in file.candidates {
         let audio_path = base.join(&c.audio);
         let audio = match decode_audio(&audio_path, &DecodeOptions::to(SAMPLE_RATE, 1)) {
             Ok(a) => a.samples,
             Err(_) => {
-                report.missing_audio.push(audio_path);
+                missing_audio.push(audio_path);
                 continue;
             }
         };
         let spectrogram = mel.log_mel(&audio)?;
-        studio.candidates.push(CandidateItem {
+        candidates.push(CandidateItem {
             rendered: RenderedCandidate {
                 rank: c.rank,
                 id: c.id,
@@ -181,6 +180,9 @@ pub fn load(studio: &mut Studio, path: &Path) -> Result<LoadReport> {
             edits: c.edits,
         });
     }
-    studio.selected = file.selected.filter(|s| *s < studio.candidates.len());
-    Ok(report)
+    Ok(Loaded {
+        session: file.session,
+        candidates,
+        missing_audio,
+    })
 }

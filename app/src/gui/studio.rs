@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use avsync_engine::device::{ComputePreference, select};
-use avsync_engine::dsp::master::{LoudnessTarget, MasterSettings};
 use avsync_engine::gmds::GmdsSettings;
 use avsync_engine::media::{MediaInfo, WavFormat, probe};
 use avsync_engine::models::adapters::AdapterScales;
@@ -16,11 +15,14 @@ use avsync_engine::pipeline::export::{
 use avsync_engine::pipeline::model::{MANIFEST, default_model_dir};
 use avsync_engine::pipeline::render::SamplerSettings;
 use avsync_engine::pipeline::{
-    Event, GenerationRequest, Generator, Job, JobMessage, ReferenceSound, RenderedCandidate, Stage,
+    Event, GenerationRequest, Generator, Job, JobMessage, ReferenceSound, Stage,
 };
 use avsync_engine::schedule::SamplerKind;
 use avsync_engine::verify::VerifierWeights;
 
+use super::candidate::{CandidateItem, Edits};
+use super::markers::Markers;
+use super::project::{self, Session};
 use super::timecode::Rate;
 
 /// A generator being loaded, with the device's description.
@@ -36,65 +38,6 @@ pub struct Clip {
     pub rate: Rate,
     /// Picture duration in seconds.
     pub duration: f64,
-}
-
-/// A candidate with its edits (applied at export, never to the generated audio).
-pub struct CandidateItem {
-    /// What the generator made.
-    pub rendered: RenderedCandidate,
-    /// Display name.
-    pub name: String,
-    /// Seed of the generation it came from.
-    pub seed: u64,
-    /// Range it covers.
-    pub range: (f64, f64),
-    /// The user's edits.
-    pub edits: Edits,
-}
-
-/// Non-destructive edits of a candidate.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Edits {
-    /// Kept for export as a stem.
-    pub keep: bool,
-    /// Shift in frames (positive = later).
-    pub nudge_frames: i64,
-    /// Gain in dB.
-    pub gain_db: f64,
-    /// Fade-in seconds.
-    pub fade_in_s: f64,
-    /// Fade-out seconds.
-    pub fade_out_s: f64,
-    /// Normalise to -23 LUFS / -1 dBTP at export.
-    pub normalize: bool,
-}
-
-impl Default for Edits {
-    fn default() -> Self {
-        Self {
-            keep: true,
-            nudge_frames: 0,
-            gain_db: 0.0,
-            fade_in_s: 0.005,
-            fade_out_s: 0.005,
-            normalize: true,
-        }
-    }
-}
-
-impl CandidateItem {
-    /// Delivery settings of this candidate.
-    pub fn master(&self, sample_rate: u32) -> MasterSettings {
-        let e = &self.edits;
-        MasterSettings {
-            sample_rate,
-            loudness: e.normalize.then(LoudnessTarget::default),
-            gain_db: e.gain_db,
-            fade_in_s: e.fade_in_s,
-            fade_out_s: e.fade_out_s,
-            offset_frames: e.nudge_frames,
-        }
-    }
 }
 
 /// Progress of the running job.
@@ -130,6 +73,8 @@ pub struct Studio {
     pub candidates: Vec<CandidateItem>,
     /// Selected candidate.
     pub selected: Option<usize>,
+    /// Events the user tapped, marked or imitated.
+    pub markers: Markers,
     /// The running job.
     pub job: Option<Job>,
     /// Its progress.
@@ -193,6 +138,7 @@ impl Studio {
             reference_codebooks: 4,
             candidates: Vec::new(),
             selected: None,
+            markers: Markers::default(),
             job: None,
             progress: None,
             model_dir: default_model_dir(),
@@ -215,13 +161,15 @@ impl Studio {
         }
     }
 
-    fn error(&mut self, message: impl std::fmt::Display) {
+    /// Log an error.
+    pub(crate) fn error(&mut self, message: impl std::fmt::Display) {
         let line = format!("error: {message}");
         eprintln!("{line}");
         self.log.push(line);
     }
 
-    fn info(&mut self, message: impl std::fmt::Display) {
+    /// Log a message.
+    pub(crate) fn info(&mut self, message: impl std::fmt::Display) {
         self.log.push(message.to_string());
     }
 
@@ -244,6 +192,7 @@ impl Studio {
                 };
                 self.range = (0.0, v.duration_s);
                 self.playhead = 0.0;
+                self.markers.clear();
                 self.clip = Some(Clip {
                     path: path.to_path_buf(),
                     info,
@@ -297,6 +246,7 @@ impl Studio {
             path: PathBuf::from(self.reference_path.trim()),
             codebooks: self.reference_codebooks,
         });
+        request.events = (!self.markers.is_empty()).then(|| self.markers.times().to_vec());
         if !self.seed_locked && self.generations > 0 {
             request.seed = self.request.seed.wrapping_add(1_000);
             self.request.seed = request.seed;
@@ -507,10 +457,7 @@ impl Studio {
 
     /// The per-user file of recent clips (`$XDG_CONFIG_HOME/avsync/recent.json`).
     pub fn default_recent_file() -> Option<PathBuf> {
-        std::env::var_os("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-            .map(|d| d.join("avsync").join("recent.json"))
+        crate::settings::config_dir().map(|d| d.join("recent.json"))
     }
 
     /// Read the recent list from `recent_file` (a missing or bad file is an empty list).
@@ -555,7 +502,7 @@ impl Studio {
         }
         self.last_autosave = std::time::Instant::now();
         if let Some(path) = self.project_path.clone()
-            && let Err(e) = super::project::save(self, &path)
+            && let Err(e) = project::save(&path, &self.session(), &self.candidates)
         {
             self.error(format!("autosave: {e}"));
         }
@@ -591,7 +538,7 @@ impl Studio {
             self.error("nothing to save: open a clip first");
             return;
         };
-        match super::project::save(self, &path) {
+        match project::save(&path, &self.session(), &self.candidates) {
             Ok(()) => {
                 self.info(format!("saved {}", path.display()));
                 self.project_path = Some(path);
@@ -602,35 +549,68 @@ impl Studio {
 
     /// Replace the session with the project at `path`; moved media is reported.
     pub fn load_project(&mut self, path: &Path) {
-        match super::project::load(self, path) {
-            Ok(report) => {
-                self.project_path = Some(path.to_path_buf());
-                self.info(format!("loaded {}", path.display()));
-                if let Some(clip) = report.missing_clip {
-                    self.missing_clip = Some(clip.clone());
-                    self.error(format!(
-                        "{}: the clip is missing or moved; relocate it",
-                        clip.display()
-                    ));
-                }
-                for a in report.missing_audio {
-                    self.error(format!(
-                        "{}: candidate audio missing, left out",
-                        a.display()
-                    ));
-                }
-            }
-            Err(e) => self.error(e),
+        let loaded = match project::load(path) {
+            Ok(loaded) => loaded,
+            Err(e) => return self.error(e),
+        };
+        let session = loaded.session;
+        self.clip = None;
+        let missing_clip = session.clip.clone().filter(|clip| !clip.is_file());
+        if let Some(clip) = &session.clip
+            && missing_clip.is_none()
+        {
+            self.open(clip);
+        }
+        self.range = session.range;
+        self.playhead = session.playhead;
+        self.request = session.request;
+        self.seed_locked = session.seed_locked;
+        self.reference_path = session.reference_path;
+        self.model_dir = session.model_dir;
+        self.markers = Markers::from_saved(session.markers);
+        self.candidates = loaded.candidates;
+        self.selected = session.selected.filter(|s| *s < self.candidates.len());
+        self.project_path = Some(path.to_path_buf());
+        self.info(format!("loaded {}", path.display()));
+        if let Some(clip) = missing_clip {
+            self.error(format!(
+                "{}: the clip is missing or moved; relocate it",
+                clip.display()
+            ));
+            self.missing_clip = Some(clip);
+        }
+        for a in loaded.missing_audio {
+            self.error(format!(
+                "{}: candidate audio missing, left out",
+                a.display()
+            ));
+        }
+    }
+
+    /// The session as a project file holds it.
+    pub fn session(&self) -> Session {
+        Session {
+            clip: self.clip.as_ref().map(|c| c.path.clone()),
+            range: self.range,
+            playhead: self.playhead,
+            request: self.request.clone(),
+            seed_locked: self.seed_locked,
+            reference_path: self.reference_path.clone(),
+            model_dir: self.model_dir.clone(),
+            selected: self.selected,
+            markers: self.markers.times().to_vec(),
         }
     }
 
     /// Point the project at the clip's new place, keeping the range and the candidates.
     pub fn relocate(&mut self, path: &Path) {
         let (range, playhead) = (self.range, self.playhead);
+        let markers = std::mem::take(&mut self.markers);
         self.open(path);
         if self.clip.is_some() {
             self.range = range;
             self.playhead = playhead;
+            self.markers = markers;
             self.missing_clip = None;
         }
     }

@@ -1,7 +1,7 @@
 //! Audio signal processing for the Foley pipeline: the mel front end the diffusion model was
 //! trained on (AudioLDM / Tango), its mapping onto a pretrained vocoder's mel, a vocoder-free
-//! Griffin-Lim inverse, EBU R128 loudness, onset detection for video sync, and the
-//! sample-accurate edits the timeline needs.
+//! Griffin-Lim inverse, EBU R128 loudness, onset detection for video sync, the
+//! sample-accurate edits the timeline needs, and seamless loops for beds.
 //!
 //! Numerics that must match a reference implementation (mel filterbank, log-mel, onset
 //! strength) are ported operation by operation and checked against fixtures produced by
@@ -9,6 +9,7 @@
 
 pub mod edit;
 pub mod griffin_lim;
+pub mod looping;
 pub mod loudness;
 pub mod master;
 pub mod mel;

@@ -125,8 +125,8 @@ const PLUMBING: &[&str] = &[
     "other",
 ];
 
-/// Audio extensions a file name may repeat (`x_desc_da.ogg.ogg`); all are stripped.
-const AUDIO_EXTENSIONS: &[&str] = &["wav", "ogg", "flac", "mp3", "opus", "aif", "aiff", "m4a"];
+/// Audio file extensions (a file name may repeat them, `x_desc_da.ogg.ogg`: all are stripped).
+pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "ogg", "flac", "mp3", "opus", "aif", "aiff", "m4a"];
 
 /// Library abbreviations spelled out.
 const SPELLED: &[(&str, &str)] = &[
@@ -239,7 +239,7 @@ fn is_spoken_description(stem: &str) -> bool {
 }
 
 /// Words of a path component: split on separators, camelCase and digits, lowercased.
-fn words(component: &str) -> Vec<String> {
+pub fn words(component: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;

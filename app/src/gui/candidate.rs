@@ -1,0 +1,64 @@
+//! A generated candidate as the editor holds it: what the generator made, where it sits,
+//! and the user's non-destructive edits (applied at export, never to the generated audio).
+
+use avsync_engine::dsp::master::{LoudnessTarget, MasterSettings};
+use avsync_engine::pipeline::RenderedCandidate;
+
+/// A candidate with its edits (applied at export, never to the generated audio).
+pub struct CandidateItem {
+    /// What the generator made.
+    pub rendered: RenderedCandidate,
+    /// Display name.
+    pub name: String,
+    /// Seed of the generation it came from.
+    pub seed: u64,
+    /// Range it covers.
+    pub range: (f64, f64),
+    /// The user's edits.
+    pub edits: Edits,
+}
+
+/// Non-destructive edits of a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Edits {
+    /// Kept for export as a stem.
+    pub keep: bool,
+    /// Shift in frames (positive = later).
+    pub nudge_frames: i64,
+    /// Gain in dB.
+    pub gain_db: f64,
+    /// Fade-in seconds.
+    pub fade_in_s: f64,
+    /// Fade-out seconds.
+    pub fade_out_s: f64,
+    /// Normalise to -23 LUFS / -1 dBTP at export.
+    pub normalize: bool,
+}
+
+impl Default for Edits {
+    fn default() -> Self {
+        Self {
+            keep: true,
+            nudge_frames: 0,
+            gain_db: 0.0,
+            fade_in_s: 0.005,
+            fade_out_s: 0.005,
+            normalize: true,
+        }
+    }
+}
+
+impl CandidateItem {
+    /// Delivery settings of this candidate.
+    pub fn master(&self, sample_rate: u32) -> MasterSettings {
+        let e = &self.edits;
+        MasterSettings {
+            sample_rate,
+            loudness: e.normalize.then(LoudnessTarget::default),
+            gain_db: e.gain_db,
+            fade_in_s: e.fade_in_s,
+            fade_out_s: e.fade_out_s,
+            offset_frames: e.nudge_frames,
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The editor's timing actions: tapping events while the clip plays, turning a vocal
+//! imitation into markers, and spotting the reference sound on the markers without a model.
+
+use std::path::{Path, PathBuf};
+
+use avsync_engine::dsp::MelExtractor;
+use avsync_engine::gmds::Lineage;
+use avsync_engine::media::{DecodeOptions, decode_audio};
+use avsync_engine::pipeline::RenderedCandidate;
+use avsync_engine::pipeline::model::SAMPLE_RATE;
+use avsync_engine::pipeline::spot::{SpotEvent, SpotVariation, spot};
+use avsync_engine::{Error, Result};
+
+use super::candidate::{CandidateItem, Edits};
+use super::markers::imitation_onsets;
+use super::studio::Studio;
+
+impl Studio {
+    /// Mark an event on the frame at the playhead (a tap while playing).
+    pub fn tap(&mut self) {
+        if let Some(c) = &self.clip {
+            let rate = c.rate;
+            self.markers.add(self.playhead, rate);
+        }
+    }
+
+    /// Add a marker at every onset of the sound at `path` (a vocal imitation performed from
+    /// the in point).
+    pub fn markers_from_imitation(&mut self, path: &Path) {
+        let Some(c) = &self.clip else {
+            return self.error("open a clip first");
+        };
+        let (rate, duration, start) = (c.rate, c.duration, self.range.0);
+        match imitation_onsets(path) {
+            Ok(onsets) => {
+                let before = self.markers.len();
+                for t in onsets.iter().map(|t| start + t).filter(|t| *t <= duration) {
+                    self.markers.add(t, rate);
+                }
+                let added = self.markers.len() - before;
+                self.info(format!(
+                    "{added} markers from the onsets of {}",
+                    path.display()
+                ));
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Place the reference sound at every marker in the in/out range, with small gain and
+    /// pitch variations, as a new candidate (no model).
+    pub fn spot(&mut self) {
+        match self.spotted() {
+            Ok(item) => {
+                self.info(format!("spotted: {}", item.name));
+                self.candidates.push(item);
+                self.selected = Some(self.candidates.len() - 1);
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn spotted(&self) -> Result<CandidateItem> {
+        if self.clip.is_none() {
+            return Err(Error::invalid("open a clip first"));
+        }
+        let path = PathBuf::from(self.reference_path.trim());
+        if path.as_os_str().is_empty() {
+            return Err(Error::invalid(
+                "spotting places the reference sound: choose one first",
+            ));
+        }
+        let (from, to) = self.range;
+        let events: Vec<SpotEvent> = self
+            .markers
+            .within(self.range)
+            .into_iter()
+            .map(|t| SpotEvent {
+                time_s: t - from,
+                strength: 1.0,
+            })
+            .collect();
+        if events.is_empty() {
+            return Err(Error::invalid(
+                "no markers in the in/out range: tap M while the clip plays, or add them on \
+                 the timeline",
+            ));
+        }
+        let sound = decode_audio(&path, &DecodeOptions::to(SAMPLE_RATE, 1))?;
+        let len = ((to - from) * f64::from(SAMPLE_RATE)).round() as usize;
+        // Each spotting of the same settings varies differently.
+        let seed = self.request.seed.wrapping_add(self.candidates.len() as u64);
+        let audio = spot(
+            &sound.samples,
+            &events,
+            len,
+            SAMPLE_RATE,
+            &SpotVariation::default(),
+            seed,
+        );
+        let mel = MelExtractor::audioldm()?.log_mel(&audio)?;
+        let stem = path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        Ok(CandidateItem {
+            rendered: RenderedCandidate {
+                rank: 0,
+                id: 0,
+                lineage: Lineage::Initial { seed },
+                search_score: 0.0,
+                score: 0.0,
+                scores: Vec::new(),
+                audio,
+                mel,
+            },
+            name: format!(
+                "#{} spot {stem} x{}",
+                self.candidates.len() + 1,
+                events.len()
+            ),
+            seed,
+            range: self.range,
+            edits: Edits::default(),
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! The candidates panel on the right: each candidate's scores, lineage and edits.
+
+use avsync_engine::gmds::Lineage;
+use eframe::egui;
+
+use super::StudioApp;
+
+impl StudioApp {
+    pub(super) fn candidates_panel(&mut self, ui: &mut egui::Ui) {
+        let s = &mut self.studio;
+        let previous = &mut self.previous;
+        ui.heading("Candidates");
+        if s.candidates.is_empty() {
+            ui.label("none yet");
+        }
+        let mut export = None;
+        for (i, c) in s.candidates.iter_mut().enumerate() {
+            let selected = s.selected == Some(i);
+            ui.group(|ui| {
+                if ui.selectable_label(selected, &c.name).clicked() && !selected {
+                    *previous = s.selected;
+                    s.selected = Some(i);
+                }
+                ui.label(format!("score {:.3}", c.rendered.score));
+                ui.label(lineage_text(&c.rendered.lineage));
+                for v in &c.rendered.scores {
+                    let text = match v.score {
+                        Some(x) => format!("  {} {x:.3}", v.name),
+                        None => format!("  {} n/a", v.name),
+                    };
+                    let r = ui.label(text);
+                    if let Some(note) = &v.note {
+                        r.on_hover_text(note);
+                    }
+                }
+                ui.checkbox(&mut c.edits.keep, format!("keep {}", i + 1));
+                ui.horizontal(|ui| {
+                    if ui.button(format!("nudge {} earlier", i + 1)).clicked() {
+                        c.edits.nudge_frames -= 1;
+                    }
+                    ui.label(format!("{:+} fr", c.edits.nudge_frames));
+                    if ui.button(format!("nudge {} later", i + 1)).clicked() {
+                        c.edits.nudge_frames += 1;
+                    }
+                });
+                ui.add(egui::Slider::new(&mut c.edits.gain_db, -24.0..=12.0).text("gain dB"));
+                ui.add(egui::Slider::new(&mut c.edits.fade_in_s, 0.0..=2.0).text("fade in s"));
+                ui.add(egui::Slider::new(&mut c.edits.fade_out_s, 0.0..=2.0).text("fade out s"));
+                ui.checkbox(&mut c.edits.normalize, "normalise to -23 LUFS");
+                if ui.button(format!("export {}", i + 1)).clicked() {
+                    export = Some(i);
+                }
+            });
+        }
+        if let Some(i) = export {
+            s.export(i);
+        }
+    }
+}
+
+/// How a candidate's noise came to be, in words.
+pub(super) fn lineage_text(lineage: &Lineage) -> String {
+    match lineage {
+        Lineage::Initial { seed } => format!("initial noise, seed {seed}"),
+        Lineage::Proposal {
+            parent,
+            iteration,
+            beta,
+            step,
+            ..
+        } => format!("{step} step (beta {beta}) from #{parent}, iteration {iteration}"),
+    }
+}

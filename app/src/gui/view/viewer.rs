@@ -1,0 +1,168 @@
+//! The video viewer and the transport under it, with the marker tools.
+
+use std::path::PathBuf;
+
+use eframe::egui::{self, ColorImage, TextureOptions, Vec2};
+
+use super::{AUDIO_EXTENSIONS, STRIP_HEIGHT, StudioApp};
+
+impl StudioApp {
+    pub(super) fn viewer(&mut self, ui: &mut egui::Ui) {
+        let Some(clip) = &self.studio.clip else {
+            ui.centered_and_justified(|ui| {
+                ui.label("Open a clip: type its path above or drop it on the window.");
+            });
+            return;
+        };
+        let index = clip.rate.frame_at(self.studio.playhead);
+        let Some(server) = &mut self.frames else {
+            return;
+        };
+        let error = server.poll();
+        server.request(index, self.studio.playhead);
+        let image = server
+            .frame(index)
+            .or_else(|| server.nearest(index))
+            .map(|f| ColorImage::from_rgb([f.width as usize, f.height as usize], &f.data));
+        if let Some(e) = error {
+            self.studio.log.push(format!("error: {e}"));
+        }
+        if server.busy() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(16));
+        }
+        if let Some(image) = image {
+            let stale = self.texture.as_ref().is_none_or(|(i, _)| *i != index);
+            if stale {
+                match &mut self.texture {
+                    Some((i, tex)) => {
+                        tex.set(image, TextureOptions::LINEAR);
+                        *i = index;
+                    }
+                    None => {
+                        let tex = ui
+                            .ctx()
+                            .load_texture("frame", image, TextureOptions::LINEAR);
+                        self.texture = Some((index, tex));
+                    }
+                }
+            }
+        }
+        if let Some((_, tex)) = &self.texture {
+            // Room for what is drawn below: transport and marker rows, the timeline with a
+            // lane per candidate, the spectrogram of the selected one.
+            let lanes = self.studio.candidates.len() as f32;
+            let spectrogram = if self.studio.selected.is_some() {
+                150.0
+            } else {
+                0.0
+            };
+            let below = 130.0 + STRIP_HEIGHT + 36.0 * lanes + spectrogram;
+            let avail = ui.available_size() - Vec2::new(0.0, below);
+            let size = tex.size_vec2();
+            let scale = (avail.x / size.x).min(avail.y / size.y).clamp(0.1, 4.0);
+            ui.vertical_centered(|ui| {
+                ui.image((tex.id(), size * scale));
+            });
+        }
+    }
+
+    pub(super) fn transport(&mut self, ui: &mut egui::Ui) {
+        let Some(clip) = &self.studio.clip else {
+            return;
+        };
+        let tc = clip.rate.timecode(clip.rate.frame_at(self.studio.playhead));
+        let rate = clip.rate;
+        ui.horizontal_wrapped(|ui| {
+            let label = if self.audition.is_playing() {
+                "Pause"
+            } else {
+                "Play"
+            };
+            if ui.button(label).clicked() {
+                self.toggle_play();
+            }
+            ui.checkbox(&mut self.loop_range, "Loop range");
+            if ui.button("Previous frame").clicked() {
+                self.studio.step(-1);
+            }
+            if ui.button("Next frame").clicked() {
+                self.studio.step(1);
+            }
+            ui.monospace(tc);
+            ui.label(format!("{:.3} fps", rate.fps()));
+            if ui.button("Set in").clicked() {
+                self.studio.mark(true);
+            }
+            if ui.button("Set out").clicked() {
+                self.studio.mark(false);
+            }
+            ui.label(format!(
+                "range {:.2}-{:.2} s",
+                self.studio.range.0, self.studio.range.1
+            ));
+        });
+        self.marker_tools(ui);
+    }
+
+    /// Markers: tap, clear, take the onsets of a vocal imitation, spot the reference sound.
+    fn marker_tools(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            if ui
+                .button("Tap marker")
+                .on_hover_text("M: mark an event at the playhead, also while playing")
+                .clicked()
+            {
+                self.studio.tap();
+            }
+            let timing = if self.studio.markers.is_empty() {
+                "timing from the picture".to_string()
+            } else {
+                format!("{} markers drive the timing", self.studio.markers.len())
+            };
+            ui.label(timing);
+            if ui
+                .add_enabled(
+                    !self.studio.markers.is_empty(),
+                    egui::Button::new("Clear markers"),
+                )
+                .clicked()
+            {
+                self.studio.markers.clear();
+            }
+            ui.separator();
+            let label = ui.label("Imitation");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.imitation_path)
+                    .hint_text("a recorded vocal imitation")
+                    .desired_width(180.0),
+            )
+            .labelled_by(label.id);
+            if ui
+                .button("Markers from imitation")
+                .on_hover_text("each onset of the sound, from the in point, becomes a marker")
+                .clicked()
+            {
+                if self.imitation_path.trim().is_empty()
+                    && let Some(p) = rfd::FileDialog::new()
+                        .add_filter("audio", &AUDIO_EXTENSIONS)
+                        .pick_file()
+                {
+                    self.imitation_path = p.display().to_string();
+                }
+                let path = PathBuf::from(self.imitation_path.trim());
+                if !path.as_os_str().is_empty() {
+                    self.studio.markers_from_imitation(&path);
+                }
+            }
+            ui.separator();
+            if ui
+                .button("Spot reference")
+                .on_hover_text("place the reference sound at every marker, without the model")
+                .clicked()
+            {
+                self.studio.spot();
+            }
+        });
+    }
+}
