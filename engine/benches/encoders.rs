@@ -17,7 +17,7 @@ use avsync_engine::encoders::minilm::MiniLm;
 use avsync_engine::encoders::t5::{T5Config, T5Encoder};
 use avsync_engine::encoders::viclip::{ViClip, ViClipConfig};
 use avsync_engine::models::weights::Weights;
-use avsync_engine::pipeline::noise::NoiseRng;
+use avsync_engine::noise::NoiseRng;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 

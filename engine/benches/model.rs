@@ -18,7 +18,7 @@ use avsync_engine::models::vae::{AutoencoderKL, VaeConfig};
 use avsync_engine::models::vocoder::{HifiGan, VocoderConfig};
 use avsync_engine::models::weights::Weights;
 use avsync_engine::pipeline::denoise::{GuidedConditions, denoise};
-use avsync_engine::pipeline::noise::NoiseRng;
+use avsync_engine::noise::NoiseRng;
 use avsync_engine::schedule::{NoiseSchedule, SamplerKind, ScheduleConfig, sampler};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
