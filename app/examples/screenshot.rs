@@ -1,7 +1,8 @@
 //! Render the editor's window after a generation on the bundled clip into a PNG (the
 //! README's screenshot): `cargo run -p avsync-app --example screenshot -- OUT.png
-//! [--model DIR] [--markers T1,T2,...] [--library DIR --query TEXT]`, with the shipped
-//! default model unless `--model` names another; the markers drive the generation's timing,
+//! [--model DIR] [--markers T1,T2,...|picture] [--library DIR --query TEXT]`, with the
+//! shipped default model unless `--model` names another; the markers (`picture`: the events
+//! the picture shows in the range, as the editor would tap them) drive the timing,
 //! and the library (indexed into a temporary file) is searched for the query.
 
 use std::path::PathBuf;
@@ -11,6 +12,8 @@ use avsync_app::gui::library::Library;
 use avsync_app::gui::studio::Studio;
 use avsync_app::gui::view::StudioApp;
 use avsync_engine::device::ComputePreference;
+use avsync_engine::features::events::{EventPicking, pick_events};
+use avsync_engine::features::track::MotionTrack;
 use avsync_engine::gmds::GmdsSettings;
 use avsync_engine::pipeline::model::default_model_dir;
 use egui_kittest::Harness;
@@ -28,7 +31,19 @@ fn main() -> anyhow::Result<()> {
         }
     };
     let model = option("--model")?.map_or_else(default_model_dir, PathBuf::from);
-    let markers: Vec<f64> = match option("--markers")? {
+    let clip = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/cockatoo.mp4"
+    ));
+    let range = (2.0, 8.0);
+    let markers: Vec<f64> = match option("--markers")?.map(String::as_str) {
+        Some("picture") => pick_events(
+            &MotionTrack::analyse(&clip, range, 4)?,
+            &EventPicking::default(),
+        )
+        .iter()
+        .map(|e| e.time_s)
+        .collect(),
         Some(list) => list
             .split(',')
             .map(|t| t.trim().parse::<f64>())
@@ -47,11 +62,8 @@ fn main() -> anyhow::Result<()> {
     };
     studio.request.keep = 2;
     let mut app = StudioApp::new(studio, Audition::silent());
-    app.open(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../assets/cockatoo.mp4"
-    )));
-    app.studio.range = (2.0, 8.0);
+    app.open(clip);
+    app.studio.range = range;
     for t in markers {
         app.studio.playhead = t;
         app.studio.tap();
