@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    keep_large_buffers_mapped();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -16,3 +17,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc raises its mmap threshold each time a large block is freed, after which large
+/// buffers of varying size (decoded sounds, spectrograms, tensors) come from the heap and
+/// fragment it: indexing a library or a long batch then grows without bound (measured: 0.4
+/// to 0.86 GB over 3 minutes of indexing). A fixed threshold hands them back to the system.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_large_buffers_mapped() {
+    // SAFETY: mallopt only tunes the allocator; it runs first, before any other thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_large_buffers_mapped() {}
