@@ -94,42 +94,35 @@ fn index(a: &IndexArgs) -> Result<()> {
     let embedder = a.at.embedder()?;
     let bar = counter("indexing", 0);
     let t = Instant::now();
-    let (mut added, mut changed, mut removed) = (0, 0, 0);
-    loop {
-        let chunk = Instant::now();
-        let report = library.update(&a.dir, &embedder, &mut |p| {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.done as u64);
-            chunk.elapsed() < SAVE_EVERY
-        })?;
-        library.save(&path)?;
-        added += report.added;
-        changed += report.changed;
-        removed += report.removed;
-        if !report.cancelled {
-            bar.finish_and_clear();
-            let root = std::fs::canonicalize(&a.dir)?;
-            let skipped: Vec<_> = library
-                .skipped
-                .iter()
-                .filter(|s| s.path.starts_with(&root))
-                .collect();
-            for s in &skipped {
-                eprintln!("skipped {}: {}", s.path.display(), s.reason);
-            }
-            println!(
-                "{}: {} sounds found, {added} new, {changed} changed, {removed} removed, {} \
-                 skipped ({:.1} s); the index holds {} sounds: {}",
-                a.dir.display(),
-                report.found,
-                skipped.len(),
-                t.elapsed().as_secs_f64(),
-                library.len(),
-                path.display()
-            );
-            return Ok(());
-        }
+    let report = library.update_saving(&a.dir, &embedder, &path, SAVE_EVERY, &mut |p| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        true
+    })?;
+    bar.finish_and_clear();
+    let root = std::fs::canonicalize(&a.dir)?;
+    let skipped: Vec<_> = library
+        .skipped
+        .iter()
+        .filter(|s| s.path.starts_with(&root))
+        .collect();
+    for s in &skipped {
+        eprintln!("skipped {}: {}", s.path.display(), s.reason);
     }
+    println!(
+        "{}: {} sounds found, {} new, {} changed, {} removed, {} skipped ({:.1} s); the index \
+         holds {} sounds: {}",
+        a.dir.display(),
+        report.found,
+        report.added,
+        report.changed,
+        report.removed,
+        skipped.len(),
+        t.elapsed().as_secs_f64(),
+        library.len(),
+        path.display()
+    );
+    Ok(())
 }
 
 fn search(a: &SearchArgs) -> Result<()> {

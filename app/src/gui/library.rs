@@ -141,30 +141,15 @@ impl Library {
         let stop = cancel.clone();
         let mut index = (*self.index).clone();
         std::thread::spawn(move || {
-            let mut total = UpdateReport::default();
-            let result = loop {
-                let chunk = Instant::now();
-                let report = index.update(&folder, &embedder, &mut |p| {
+            let report =
+                index.update_saving(&folder, &embedder, &index_path, SAVE_EVERY, &mut |p| {
                     let _ = tx.send(IndexMessage::Progress {
                         done: p.done,
                         total: p.total,
                     });
-                    !stop.load(Ordering::Relaxed) && chunk.elapsed() < SAVE_EVERY
+                    !stop.load(Ordering::Relaxed)
                 });
-                let report = match report.and_then(|r| index.save(&index_path).map(|()| r)) {
-                    Ok(r) => r,
-                    Err(e) => break Err(e.to_string()),
-                };
-                total.found = report.found;
-                total.added += report.added;
-                total.changed += report.changed;
-                total.removed += report.removed;
-                total.skipped = report.skipped;
-                if !report.cancelled || stop.load(Ordering::Relaxed) {
-                    total.cancelled = report.cancelled;
-                    break Ok((index, total));
-                }
-            };
+            let result = report.map(|r| (index, r)).map_err(|e| e.to_string());
             let _ = tx.send(IndexMessage::Finished(result));
         });
         self.progress = Some((0, 0));

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -360,6 +360,41 @@ impl LibraryIndex {
             }
         }
         Ok(report)
+    }
+
+    /// [`LibraryIndex::update`], saving the index to `file` every `every` and at the end,
+    /// so an interrupted run keeps its work. `progress` returning `false` stops (after a
+    /// save); the report covers the whole run.
+    pub fn update_saving(
+        &mut self,
+        root: &Path,
+        embedder: &SoundEmbedder,
+        file: &Path,
+        every: Duration,
+        progress: &mut dyn FnMut(&IndexProgress) -> bool,
+    ) -> Result<UpdateReport> {
+        let mut total = UpdateReport::default();
+        loop {
+            let chunk = Instant::now();
+            let mut stopped = false;
+            let r = self.update(root, embedder, &mut |p| {
+                stopped = !progress(p);
+                !stopped && chunk.elapsed() < every
+            })?;
+            self.save(file)?;
+            // Files a chunk indexed count as unchanged in the chunks after it.
+            let earlier = total.added + total.changed;
+            total.found = r.found;
+            total.added += r.added;
+            total.changed += r.changed;
+            total.removed += r.removed;
+            total.skipped = r.skipped;
+            total.unchanged = r.unchanged.saturating_sub(earlier);
+            if !r.cancelled || stopped {
+                total.cancelled = r.cancelled;
+                return Ok(total);
+            }
+        }
     }
 
     /// Use `embedder`'s widths and heads; joint embeddings from other heads are projected
