@@ -5,6 +5,7 @@
 //! onsets, edits) that the model and the editor share.
 
 pub mod audio;
+pub mod csv;
 pub mod device;
 pub mod dsp;
 pub mod encoders;
@@ -17,6 +18,7 @@ pub mod media;
 pub mod models;
 pub mod noise;
 pub mod pipeline;
+pub mod project;
 pub mod schedule;
 pub mod train;
 pub mod verify;

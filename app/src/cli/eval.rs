@@ -23,8 +23,8 @@ use avsync_engine::pipeline::spot::{SpotEvent, SpotVariation, spot};
 use avsync_engine::pipeline::{GenerationRequest, Job};
 use clap::Args;
 
-use super::batch::{Clip, read_clips};
 use super::generate::SettingsArgs;
+use avsync_engine::pipeline::clips::{Clip, read_clips};
 
 /// Variants `eval` knows.
 const VARIANTS: [&str; 5] = ["full", "no-frames", "no-video", "no-gmds", "spot"];

@@ -3,6 +3,7 @@
 
 use avsync_engine::dsp::master::{LoudnessTarget, MasterSettings};
 use avsync_engine::pipeline::RenderedCandidate;
+pub use avsync_engine::project::Edits;
 
 /// A candidate with its edits (applied at export, never to the generated audio).
 pub struct CandidateItem {
@@ -16,36 +17,6 @@ pub struct CandidateItem {
     pub range: (f64, f64),
     /// The user's edits.
     pub edits: Edits,
-}
-
-/// Non-destructive edits of a candidate.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Edits {
-    /// Kept for export as a stem.
-    pub keep: bool,
-    /// Shift in frames (positive = later).
-    pub nudge_frames: i64,
-    /// Gain in dB.
-    pub gain_db: f64,
-    /// Fade-in seconds.
-    pub fade_in_s: f64,
-    /// Fade-out seconds.
-    pub fade_out_s: f64,
-    /// Normalise to -23 LUFS / -1 dBTP at export.
-    pub normalize: bool,
-}
-
-impl Default for Edits {
-    fn default() -> Self {
-        Self {
-            keep: true,
-            nudge_frames: 0,
-            gain_db: 0.0,
-            fade_in_s: 0.005,
-            fade_out_s: 0.005,
-            normalize: true,
-        }
-    }
 }
 
 impl CandidateItem {

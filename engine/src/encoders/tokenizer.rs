@@ -82,6 +82,11 @@ impl TextTokenizer {
         Ok(Self { inner, max_len })
     }
 
+    /// Number of ids the tokenizer can produce (added tokens included).
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
     /// The maximum length.
     pub fn max_len(&self) -> usize {
         self.max_len

@@ -1,6 +1,7 @@
 //! Generation: from a clip, a prompt and a reference sound to candidate soundtracks.
 
 pub mod cache;
+pub mod clips;
 pub mod conditioning;
 pub mod denoise;
 pub mod export;

@@ -97,27 +97,31 @@ impl Default for DatasetOptions {
     }
 }
 
-/// Captions from a CSV with `path,caption` rows (a header row is allowed; quotes are allowed).
+/// Captions from a CSV with `path,caption` rows (RFC 4180 quoting; a header row is allowed;
+/// unquoted commas after the path belong to the caption).
 pub fn read_caption_csv(path: &Path) -> Result<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_caption_csv(&text).map_err(|why| Error::media(path, why))
+}
+
+/// [`read_caption_csv`] on the file's text.
+pub fn parse_caption_csv(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+    let rows = crate::csv::parse(text).map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (file, caption) = line.split_once(',').ok_or_else(|| {
-            Error::media(path, format!("line {}: expected `path,caption`", i + 1))
-        })?;
-        let unquote = |s: &str| s.trim().trim_matches('"').to_string();
-        let (file, caption) = (unquote(file), unquote(caption));
+    for (i, row) in rows.iter().enumerate() {
+        let file = row[0].trim();
         if i == 0 && file.eq_ignore_ascii_case("path") {
             continue;
         }
-        if caption.is_empty() {
-            return Err(Error::media(path, format!("line {}: empty caption", i + 1)));
+        if row.len() < 2 {
+            return Err(format!("row {}: expected `path,caption`", i + 1));
         }
-        out.insert(file, caption);
+        let caption = row[1..].join(",");
+        let caption = caption.trim();
+        if file.is_empty() || caption.is_empty() {
+            return Err(format!("row {}: empty path or caption", i + 1));
+        }
+        out.insert(file.to_string(), caption.to_string());
     }
     Ok(out)
 }
@@ -395,6 +399,11 @@ mod tests {
         assert_eq!(c["c.wav"], "rain");
         std::fs::write(&p, "c.wav\n").unwrap();
         let e = read_caption_csv(&p).unwrap_err().to_string();
-        assert!(e.contains("c.csv") && e.contains("line 1"), "{e}");
+        assert!(e.contains("c.csv") && e.contains("row 1"), "{e}");
+        let c =
+            parse_caption_csv("\"a,b.wav\",\"steps, on gravel\"\nd.wav,wind, gusting\n").unwrap();
+        assert_eq!(c["a,b.wav"], "steps, on gravel");
+        assert_eq!(c["d.wav"], "wind, gusting");
+        assert!(parse_caption_csv("\"x.wav\n").is_err());
     }
 }
