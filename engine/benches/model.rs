@@ -7,6 +7,12 @@
 //! `tango2-vocoder` (AudioLDM HiFi-GAN over 1024 frames), or `kernels` (per-kernel times at
 //! the small U-Net's sizes). Prints wall times and the
 //! process's peak resident memory. Each case runs in its own process so peaks are separate.
+//!
+//! The side-by-side with PyTorch (`scripts/bench_torch.py` runs both) uses `unet-forward
+//! default|tango2 BATCH` and `vae-decode default|tango2 BATCH`: the shipped default model's
+//! U-Net or VAE as loaded from `assets/models/default` (2.56 s windows, 8x64x16 latents), or
+//! the Tango-2 preset with random weights (10.24 s, 8x256x16); the median of five runs after
+//! one warm-up, printed as `RESULT NAME SECONDS`.
 
 mod common;
 
@@ -40,6 +46,56 @@ fn time<T>(device: &Device, warmup: usize, mut f: impl FnMut() -> T) -> f64 {
     let _ = f();
     sync(device);
     start.elapsed().as_secs_f64()
+}
+
+/// Median of `runs` timed runs after one warm-up; returns seconds.
+fn median_time<T>(device: &Device, runs: usize, mut f: impl FnMut() -> T) -> f64 {
+    let _ = time(device, 0, &mut f);
+    let mut times: Vec<f64> = (0..runs).map(|_| time(device, 0, &mut f)).collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
+/// The default model's part `name` (`unet`, `vae`): its config and weights as shipped.
+fn shipped(name: &str, device: &Device) -> (std::path::PathBuf, Weights) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/models/default")
+        .join(name);
+    let weights = Weights::from_files(&[dir.join("diffusion_pytorch_model.safetensors")], device)
+        .expect("shipped weights");
+    (dir.join("config.json"), weights)
+}
+
+/// One U-Net forward (a denoising step of `batch` rows, timestep 500, 16 text tokens).
+fn unet_forward(model: &str, batch: usize, device: &Device) {
+    let (cfg, weights, frames) = match model {
+        "default" => {
+            let (config, weights) = shipped("unet", device);
+            (UNetConfig::from_file(&config).expect("config"), weights, 64)
+        }
+        _ => (UNetConfig::tango2(), Weights::fresh(device), T_LATENT),
+    };
+    let unet = UNet2DConditionModel::load(&cfg, &weights, None).expect("U-Net");
+    let cond = text_conditions(batch, cfg.cross_attention_dim, device);
+    let x: Tensor<4> = NoiseRng::new(0).tensor([batch, 8, frames, 16], device);
+    let t = Tensor::<1>::full([batch], 500.0, device);
+    let secs = median_time(device, 5, || unet.forward(x.clone(), t.clone(), &cond));
+    println!("RESULT unet-{model}-b{batch} {secs:.4}");
+}
+
+/// One VAE decode of `batch` latents.
+fn vae_decode(model: &str, batch: usize, device: &Device) {
+    let (cfg, weights, frames) = match model {
+        "default" => {
+            let (config, weights) = shipped("vae", device);
+            (VaeConfig::from_file(&config).expect("config"), weights, 64)
+        }
+        _ => (VaeConfig::audioldm(), Weights::fresh(device), T_LATENT),
+    };
+    let vae = AutoencoderKL::load(&cfg, &weights).expect("VAE");
+    let z: Tensor<4> = NoiseRng::new(0).tensor([batch, 8, frames, 16], device);
+    let secs = median_time(device, 5, || vae.decode(z.clone()));
+    println!("RESULT vae-{model}-b{batch} {secs:.4}");
 }
 
 fn text_conditions(batch: usize, width: usize, device: &Device) -> Conditions {
@@ -190,7 +246,11 @@ fn main() {
     let case = args.first().map(String::as_str).unwrap_or("small");
     let device = Device::flex();
     let _ = burn::tensor::Tensor::<1>::zeros([1], &device);
+    let part = |i: usize| args.get(i).map(String::as_str);
+    let batch = part(2).and_then(|b| b.parse().ok()).unwrap_or(2);
     match case {
+        "unet-forward" => unet_forward(part(1).unwrap_or("default"), batch, &device),
+        "vae-decode" => vae_decode(part(1).unwrap_or("default"), batch, &device),
         "small" => small(&device),
         "kernels" => kernels(&device),
         "tango2-unet" => tango2_unet(&device),

@@ -150,6 +150,24 @@ fn exact_mode_renders_nothing_twice_and_cancels_within_a_step() {
         report.candidates[0].score
     );
 
+    // A population of one has nothing to choose between: it renders at full steps directly,
+    // whatever the search steps say.
+    let single = GenerationRequest {
+        search_steps: Some(1),
+        keep: 1,
+        gmds: GmdsSettings {
+            population: 1,
+            iterations: 0,
+            ..req.gmds
+        },
+        ..req.clone()
+    };
+    let one = generate(&model, &single, &mut cache, &device, &mut |_| true)
+        .unwrap()
+        .unwrap();
+    assert_eq!(one.network_evaluations, 2 * req.sampler.steps);
+    assert_eq!(one.network_evaluations, one.search_evaluations);
+
     // Cancel at the first step: no further step runs.
     let mut steps_after_cancel = 0;
     let mut cancelled = false;
@@ -474,4 +492,41 @@ fn the_default_model_generates_with_every_verifier() {
         let v = s.score.unwrap_or_else(|| panic!("{name}: {:?}", s.note));
         assert!((-1.0..=1.0).contains(&v), "{name} {v}");
     }
+}
+
+#[test]
+fn draft_vocoding_keeps_the_sound_the_verifiers_read() {
+    use avsync_engine::dsp::mel::MelExtractor;
+    use avsync_engine::pipeline::conditioning::load_reference;
+    use avsync_engine::pipeline::render::{Vocoding, waveforms};
+    use avsync_engine::verify::reference::cosine;
+
+    // A real recording (the clip's own sound), as the VAE's log-mel would describe it.
+    let audio = load_reference(&cockatoo()).unwrap();
+    let rate = SAMPLE_RATE as usize;
+    let window = &audio.samples[2 * rate..2 * rate + rate * 256 / 100];
+    let mel = MelExtractor::audioldm().unwrap().log_mel(window).unwrap();
+    let device = Device::flex();
+    let full = Vocoding::GRIFFIN_LIM;
+    let waves = [full, full.draft()].map(|v| waveforms(v, &[&mel], &device).unwrap().remove(0));
+    assert_eq!(waves[0].len(), waves[1].len());
+    let aisfx = avsync_engine::pipeline::model::load_aisfx(&device).unwrap();
+    let clips: Vec<Vec<f32>> = [window, &waves[0], &waves[1]]
+        .iter()
+        .map(|w| {
+            let buffer = avsync_engine::audio::AudioBuffer::new(SAMPLE_RATE, 1, w.to_vec());
+            aisfx.clip_embeddings_audio(&[&buffer]).unwrap().remove(0)
+        })
+        .collect();
+    let (original_full, original_draft) =
+        (cosine(&clips[0], &clips[1]), cosine(&clips[0], &clips[2]));
+    let draft_full = cosine(&clips[1], &clips[2]);
+    println!(
+        "embedding cosine: original-full {original_full:.4}, original-draft {original_draft:.4}, draft-full {draft_full:.4}"
+    );
+    assert!(
+        draft_full > 0.95,
+        "draft and full vocoding embed apart: {draft_full}"
+    );
+    assert!(original_draft > original_full - 0.05);
 }

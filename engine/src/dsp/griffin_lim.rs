@@ -44,14 +44,19 @@ pub struct GriffinLimConfig {
     pub nnls_iterations: usize,
 }
 
+impl GriffinLimConfig {
+    /// librosa's defaults, seeded.
+    pub const LIBROSA: Self = Self {
+        n_iter: 32,
+        momentum: 0.99,
+        init: PhaseInit::Random { seed: 0 },
+        nnls_iterations: 200,
+    };
+}
+
 impl Default for GriffinLimConfig {
     fn default() -> Self {
-        Self {
-            n_iter: 32,
-            momentum: 0.99,
-            init: PhaseInit::Random { seed: 0 },
-            nnls_iterations: 200,
-        }
+        Self::LIBROSA
     }
 }
 

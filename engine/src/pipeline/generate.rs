@@ -244,11 +244,18 @@ pub fn generate(
 
     // Search.
     let w = plan.len();
+    // With nothing to choose between (every candidate of a single round is kept), a search
+    // would only render drafts that the final render redoes: render the candidates directly.
+    let chooses = request.gmds.iterations > 0 || request.gmds.population > request.keep;
+    let exact = request.exact() || !chooses;
     let search_settings = SamplerSettings {
-        steps: request.search_steps.unwrap_or(request.sampler.steps),
+        steps: if exact {
+            request.sampler.steps
+        } else {
+            request.search_steps.unwrap_or(request.sampler.steps)
+        },
         ..request.sampler
     };
-    let exact = request.exact();
     let evaluations = request.gmds.evaluations();
     let render_rows = if exact {
         0
@@ -491,20 +498,46 @@ impl Objective for SearchObjective<'_, '_> {
         for part in z.split(rows_per_decode, 0) {
             decoded.extend(mels(self.nets.vae, part, HOP_SECONDS)?);
         }
+        // Vocode and embed every candidate together when a verifier reads the sound.
+        let waves = if self.scorer.needs_sound() {
+            let refs: Vec<&MelSpectrogram> = decoded.iter().collect();
+            // A final render's waveform is the candidate's audio; a search's only feeds the
+            // verifiers.
+            let vocoder = if self.keep_mels {
+                self.nets.vocoder
+            } else {
+                self.nets.vocoder.draft()
+            };
+            let waves = waveforms(vocoder, &refs, self.device)?;
+            let mut stitched = Vec::with_capacity(noises.len());
+            for parts in waves.chunks_exact(w) {
+                let views: Vec<&[f32]> = parts.iter().map(Vec::as_slice).collect();
+                stitched.push(self.plan.stitch_audio(&views, SAMPLE_RATE)?);
+            }
+            stitched
+        } else {
+            Vec::new()
+        };
+        let sounds = if waves.is_empty() {
+            Err("the candidate was not vocoded".to_string())
+        } else {
+            let refs: Vec<&[f32]> = waves.iter().map(Vec::as_slice).collect();
+            self.scorer.sounds(&refs)
+        };
+        let mut waves = waves.into_iter();
         let mut out = Vec::with_capacity(noises.len());
-        for parts in decoded.chunks_exact(w) {
+        for (i, parts) in decoded.chunks_exact(w).enumerate() {
             let refs: Vec<&MelSpectrogram> = parts.iter().collect();
             let mel = self.plan.stitch_mels(&refs)?;
-            let wave = if self.scorer.needs_waveform() {
-                Some(vocode(self.nets.vocoder, self.plan, parts, self.device)?)
-            } else {
-                None
-            };
             let scores = self.scorer.score(&CandidateView {
                 mel: &mel,
-                wave: wave.as_deref(),
+                sound: match &sounds {
+                    Ok(e) => Ok(&e[i]),
+                    Err(why) => Err(why),
+                },
             });
             let combined = combine(&scores, &self.scorer.weights);
+            let wave = waves.next();
             let rendered = self.keep_mels.then(|| Rendered {
                 mel,
                 windows: parts.to_vec(),

@@ -548,7 +548,7 @@ impl Model {
             (_, Some(v)) => Vocoding::Pretrained(v),
             (VocoderKind::Neural, None) => Vocoding::Neural(&self.vocoder),
             // `HifiGan` always has its vocoder (the model loads it or fails to load).
-            (VocoderKind::GriffinLim | VocoderKind::HifiGan(_), None) => Vocoding::GriffinLim,
+            (VocoderKind::GriffinLim | VocoderKind::HifiGan(_), None) => Vocoding::GRIFFIN_LIM,
         }
     }
 

@@ -161,10 +161,34 @@ pub enum Vocoding<'a> {
     /// A pretrained vocoder with its own mel front end: the spectrograms are mapped onto it,
     /// vocoded in one batch and resampled to the model's rate.
     Pretrained(&'a PretrainedVocoder),
-    /// Griffin-Lim phase reconstruction (librosa's defaults, seeded), for models whose
-    /// vocoder measures worse than it.
-    GriffinLim,
+    /// Griffin-Lim phase reconstruction (seeded), for models whose vocoder measures worse
+    /// than it.
+    GriffinLim(GriffinLimConfig),
 }
+
+impl Vocoding<'_> {
+    /// Griffin-Lim with librosa's defaults (32 iterations).
+    pub const GRIFFIN_LIM: Self = Vocoding::GriffinLim(GriffinLimConfig::LIBROSA);
+
+    /// The vocoding a search scores with. The verifiers read the sound through an embedding
+    /// of its mel spectrogram, which phase detail barely moves, so Griffin-Lim runs a few
+    /// iterations instead of the full reconstruction; neural vocoders are unchanged.
+    pub fn draft(self) -> Self {
+        match self {
+            Vocoding::GriffinLim(c) => Vocoding::GriffinLim(GriffinLimConfig {
+                n_iter: DRAFT_GRIFFIN_LIM_ITERATIONS.min(c.n_iter),
+                nnls_iterations: DRAFT_NNLS_ITERATIONS.min(c.nnls_iterations),
+                ..c
+            }),
+            other => other,
+        }
+    }
+}
+
+/// Griffin-Lim iterations of a search's draft waveforms.
+pub const DRAFT_GRIFFIN_LIM_ITERATIONS: usize = 4;
+/// Mel-to-linear NNLS iterations of a search's draft waveforms.
+pub const DRAFT_NNLS_ITERATIONS: usize = 50;
 
 /// Vocode log-mel spectrograms into waveforms, `hop` samples per frame or more.
 pub fn waveforms(
@@ -175,12 +199,12 @@ pub fn waveforms(
     match vocoder {
         Vocoding::Neural(v) => v.vocode(mels, device),
         Vocoding::Pretrained(v) => v.vocode(mels, device),
-        Vocoding::GriffinLim => {
+        Vocoding::GriffinLim(config) => {
             let extractor = MelExtractor::audioldm()?;
             let hop = extractor.config().hop_length;
             mels.iter()
                 .map(|m| {
-                    let mut wave = log_mel_to_audio(&extractor, m, &GriffinLimConfig::default())?;
+                    let mut wave = log_mel_to_audio(&extractor, m, &config)?;
                     wave.resize(m.n_frames * hop, 0.0);
                     Ok(wave)
                 })
@@ -342,7 +366,7 @@ mod tests {
             hop_seconds: 0.01,
             data: vec![-5.0; 640],
         };
-        let gl = waveforms(Vocoding::GriffinLim, &[&mel64], &device).unwrap();
+        let gl = waveforms(Vocoding::GRIFFIN_LIM, &[&mel64], &device).unwrap();
         assert_eq!(gl[0].len(), 10 * 160);
         assert!(gl[0].iter().all(|v| v.is_finite()) && gl[0].iter().any(|v| *v != 0.0));
     }

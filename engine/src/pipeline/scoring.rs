@@ -4,6 +4,8 @@
 
 use super::model::{Model, SAMPLE_RATE, TextEncoder};
 use super::request::GenerationRequest;
+use crate::audio::AudioBuffer;
+use crate::encoders::aisfx::Aisfx;
 use crate::error::Error;
 use crate::features::events::impulses;
 use crate::features::track::MotionTrack;
@@ -12,10 +14,11 @@ use crate::verify::sync::SyncVerifier;
 use crate::verify::text::TextVerifier;
 use crate::verify::{CandidateView, Unavailable, Verifier, VerifierScore, VerifierWeights};
 
-/// The verifiers of a request, and their weights.
+/// The verifiers of a request, their weights, and the sound embedding they share.
 pub(super) struct Scorer<'a> {
     pub(super) verifiers: Vec<Box<dyn Verifier + 'a>>,
     pub(super) weights: VerifierWeights,
+    aisfx: Option<&'a Aisfx>,
 }
 
 impl<'a> Scorer<'a> {
@@ -40,10 +43,8 @@ impl<'a> Scorer<'a> {
                 name: "reference",
                 note: "not scored (weight 0)".into(),
             }),
-            (Ok(aisfx), Some(embedding)) => Box::new(ReferenceVerifier {
-                aisfx,
+            (Ok(_), Some(embedding)) => Box::new(ReferenceVerifier {
                 reference: embedding,
-                sample_rate: SAMPLE_RATE,
             }),
             (Err(why), Some(_)) => Box::new(Unavailable {
                 name: "reference",
@@ -57,14 +58,36 @@ impl<'a> Scorer<'a> {
         Self {
             verifiers: vec![Box::new(sync), reference, text_verifier(model, request)],
             weights: request.verifiers,
+            aisfx: model.aisfx.as_ref().ok(),
         }
     }
 
-    /// Whether a weighted verifier needs the waveform.
-    pub(super) fn needs_waveform(&self) -> bool {
-        self.verifiers
+    /// Whether a weighted verifier reads the sound (candidates are then vocoded and
+    /// embedded).
+    pub(super) fn needs_sound(&self) -> bool {
+        self.aisfx.is_some()
+            && self
+                .verifiers
+                .iter()
+                .any(|v| v.needs_sound() && self.weights.of(v.name()) > 0.0)
+    }
+
+    /// The aisfx clip embeddings of waveforms at [`SAMPLE_RATE`], all in one batch, or why
+    /// there are none.
+    pub(super) fn sounds(&self, waves: &[&[f32]]) -> Result<Vec<Vec<f32>>, String> {
+        let Some(aisfx) = self.aisfx else {
+            return Err("the sound embedding is unavailable".into());
+        };
+        let audio: Vec<AudioBuffer> = waves
             .iter()
-            .any(|v| v.needs_waveform() && self.weights.of(v.name()) > 0.0)
+            .map(|w| AudioBuffer::new(SAMPLE_RATE, 1, w.to_vec()))
+            .collect();
+        let refs: Vec<&AudioBuffer> = audio.iter().collect();
+        match aisfx.clip_embeddings_audio(&refs) {
+            Ok(e) if e.len() == waves.len() => Ok(e),
+            Ok(_) => Err("a candidate is empty".into()),
+            Err(e) => Err(format!("cannot embed the candidate: {e}")),
+        }
     }
 
     pub(super) fn score(&self, view: &CandidateView<'_>) -> Vec<VerifierScore> {
@@ -88,10 +111,9 @@ fn text_verifier<'a>(model: &'a Model, request: &GenerationRequest) -> Box<dyn V
     let TextEncoder::MiniLm(minilm) = &model.text else {
         return unavailable("the heads read MiniLM sentence embeddings".into());
     };
-    let aisfx = match &model.aisfx {
-        Ok(a) => a,
-        Err(why) => return unavailable(format!("the sound embedding is unavailable: {why}")),
-    };
+    if let Err(why) = &model.aisfx {
+        return unavailable(format!("the sound embedding is unavailable: {why}"));
+    }
     let projected = minilm
         .sentence_embeddings(&[request.text.as_str()])
         .map(|e| heads.text.forward(e))
@@ -103,10 +125,8 @@ fn text_verifier<'a>(model: &'a Model, request: &GenerationRequest) -> Box<dyn V
     match projected {
         Ok(text) => Box::new(TextVerifier {
             heads,
-            aisfx,
             device: minilm.device().clone(),
             text,
-            sample_rate: SAMPLE_RATE,
         }),
         Err(e) => unavailable(format!("cannot embed the description: {e}")),
     }

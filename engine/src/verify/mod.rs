@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 use crate::dsp::MelSpectrogram;
 
 /// What a verifier sees of a candidate: its stitched log-mel over the range and, when some
-/// verifier needs it, its 16 kHz waveform.
+/// verifier needs it, the aisfx clip embedding of its vocoded waveform. The embedding is
+/// computed once per candidate (all candidates of a batch together) and shared by every
+/// verifier that reads the sound.
 pub struct CandidateView<'a> {
     /// Log-mel spectrogram of the range.
     pub mel: &'a MelSpectrogram,
-    /// Mono waveform at 16 kHz, when vocoded.
-    pub wave: Option<&'a [f32]>,
+    /// The waveform's aisfx clip embedding, or why there is none.
+    pub sound: std::result::Result<&'a [f32], &'a str>,
 }
 
 /// A verifier. Implementations that cannot judge (missing inputs or weights) return a score
@@ -25,8 +27,9 @@ pub struct CandidateView<'a> {
 pub trait Verifier {
     /// Name under which scores and weights are reported (`sync`, `reference`, `text`).
     fn name(&self) -> &'static str;
-    /// Whether it needs the waveform (the search then vocodes every candidate).
-    fn needs_waveform(&self) -> bool {
+    /// Whether it reads the sound embedding (the search then vocodes and embeds every
+    /// candidate).
+    fn needs_sound(&self) -> bool {
         false
     }
     /// Score one candidate.

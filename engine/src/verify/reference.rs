@@ -1,10 +1,8 @@
 //! The reference-similarity verifier: cosine similarity between the aisfx embeddings of the
 //! candidate and of the reference sound (both as clip embeddings, the mean over 2.3 s
-//! blocks). It reads the waveform, so a search weighting it vocodes every candidate.
+//! blocks). It reads the sound, so a search weighting it vocodes and embeds every candidate.
 
 use super::{CandidateView, Verifier, VerifierScore};
-use crate::audio::AudioBuffer;
-use crate::encoders::aisfx::Aisfx;
 
 /// Cosine similarity of two vectors (0 when either is zero).
 pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -23,41 +21,32 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Scores candidates against one reference embedding.
-pub struct ReferenceVerifier<'a> {
-    /// The embedding network.
-    pub aisfx: &'a Aisfx,
+pub struct ReferenceVerifier {
     /// The reference sound's clip embedding.
     pub reference: Vec<f32>,
-    /// Sample rate of the candidates' waveforms.
-    pub sample_rate: u32,
 }
 
-impl Verifier for ReferenceVerifier<'_> {
+impl Verifier for ReferenceVerifier {
     fn name(&self) -> &'static str {
         "reference"
     }
 
-    fn needs_waveform(&self) -> bool {
+    fn needs_sound(&self) -> bool {
         true
     }
 
     fn score(&self, c: &CandidateView<'_>) -> VerifierScore {
-        let unavailable = |note: String| VerifierScore {
-            name: "reference".into(),
-            score: None,
-            note: Some(note),
-        };
-        let Some(wave) = c.wave else {
-            return unavailable("the candidate was not vocoded".into());
-        };
-        let audio = AudioBuffer::new(self.sample_rate, 1, wave.to_vec());
-        match self.aisfx.clip_embeddings_audio(&[&audio]) {
+        match c.sound {
             Ok(e) => VerifierScore {
                 name: "reference".into(),
-                score: e.first().map(|e| cosine(e, &self.reference)),
+                score: Some(cosine(e, &self.reference)),
                 note: None,
             },
-            Err(e) => unavailable(format!("cannot embed the candidate: {e}")),
+            Err(why) => VerifierScore {
+                name: "reference".into(),
+                score: None,
+                note: Some(why.into()),
+            },
         }
     }
 }
