@@ -176,3 +176,44 @@ fn half_precision_checkpoints_load_and_agree() {
     let err = max_rel_err(&out, io.values("out"));
     assert!(err < 2e-2, "f16 weights: error {err}");
 }
+
+/// Zero sizes in a configuration (found by fuzzing: a head count of 0 divided by zero while
+/// validating) are refused with the field named.
+#[test]
+fn zero_sizes_in_configurations_are_refused() {
+    use avsync_engine::encoders::bert::BertConfig;
+    use avsync_engine::models::unet::UNetConfig;
+    use avsync_engine::models::vae::VaeConfig;
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/models");
+    let tmp = tempfile::tempdir().unwrap();
+    let edited = |file: &str, key: &str, value: serde_json::Value| {
+        let text = std::fs::read_to_string(assets.join(file)).unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json[key] = value;
+        let path = tmp
+            .path()
+            .join(format!("{}-{key}.json", file.replace('/', "-")));
+        std::fs::write(&path, json.to_string()).unwrap();
+        path
+    };
+    let unet = "default/unet/config.json";
+    for (key, value) in [
+        ("attention_head_dim", serde_json::json!([0, 2, 4, 4])),
+        ("attention_head_dim", serde_json::json!([0])),
+        ("norm_num_groups", serde_json::json!(0)),
+        ("block_out_channels", serde_json::json!([0, 64, 128, 128])),
+        ("layers_per_block", serde_json::json!(0)),
+    ] {
+        let path = edited(unet, key, value);
+        let err = UNetConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains(path.to_str().unwrap()), "{err}");
+    }
+    let path = edited("default/vae/config.json", "norm_num_groups", 0.into());
+    let err = VaeConfig::from_file(&path).unwrap_err().to_string();
+    assert!(err.contains("group count"), "{err}");
+    let path = edited("minilm/config.json", "num_attention_heads", 0.into());
+    let err = BertConfig::from_file(&path).unwrap_err().to_string();
+    assert!(err.contains("heads"), "{err}");
+    // The shipped configurations themselves load.
+    assert!(UNetConfig::from_file(&assets.join(unet)).is_ok());
+}

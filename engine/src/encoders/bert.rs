@@ -61,7 +61,7 @@ impl BertConfig {
                 format!("unsupported activation `{}`", cfg.hidden_act),
             ));
         }
-        if cfg.hidden_size % cfg.num_attention_heads != 0 {
+        if cfg.num_attention_heads == 0 || cfg.hidden_size % cfg.num_attention_heads != 0 {
             return Err(Error::media(
                 path,
                 "hidden size does not divide into the heads",

@@ -87,8 +87,10 @@ pub fn decode_audio(path: &Path, opts: &DecodeOptions) -> Result<AudioBuffer> {
         samples: Vec::new(),
         frame: frame::Audio::empty(),
     };
-    let mut packet = Packet::empty();
     loop {
+        // A fresh packet for every read: av_read_frame overwrites a packet without releasing
+        // the buffer it holds, so reusing one leaked every packet of the file.
+        let mut packet = Packet::empty();
         match packet.read(&mut input) {
             Ok(()) if packet.stream() == index => {
                 // A corrupt packet is skipped as players do.

@@ -232,8 +232,9 @@ impl VideoReader {
 
     /// The next keyframe packet of the video stream, skipping what comes before it.
     fn first_key_packet(&mut self) -> Option<Packet> {
-        let mut packet = Packet::empty();
         loop {
+            // A fresh packet for every read (av_read_frame does not release a reused one).
+            let mut packet = Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) if packet.stream() == self.stream_index && packet.is_key() => {
                     return Some(packet);
@@ -290,8 +291,9 @@ impl VideoReader {
 
     /// Send the next packet of the video stream to the decoder, or end-of-stream.
     fn feed_packet(&mut self) -> Result<()> {
-        let mut packet = Packet::empty();
         loop {
+            // A fresh packet for every read (av_read_frame does not release a reused one).
+            let mut packet = Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) if packet.stream() == self.stream_index => {
                     // A corrupt packet is skipped as players do; the next keyframe recovers.

@@ -82,14 +82,15 @@ impl VaeConfig {
         let cfg: Self = serde_json::from_value(raw)
             .map_err(|e| Error::media(path, format!("invalid VAE config: {e}")))?;
         if cfg.block_out_channels.is_empty()
+            || cfg.norm_num_groups == 0
             || cfg
                 .block_out_channels
                 .iter()
-                .any(|c| c % cfg.norm_num_groups != 0)
+                .any(|&c| c == 0 || c % cfg.norm_num_groups != 0)
         {
             return Err(Error::media(
                 path,
-                "block widths must be multiples of the group count",
+                "block widths must be positive multiples of a positive group count",
             ));
         }
         Ok(cfg)

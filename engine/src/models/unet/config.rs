@@ -189,6 +189,19 @@ impl UNetConfig {
         if self.attention_head_dim.len() != 1 && self.attention_head_dim.len() != n {
             return Err("attention_head_dim must be one number or one per level".into());
         }
+        let sizes = [
+            ("in_channels", self.in_channels),
+            ("out_channels", self.out_channels),
+            ("layers_per_block", self.layers_per_block),
+            ("cross_attention_dim", self.cross_attention_dim),
+            ("norm_num_groups", self.norm_num_groups),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if self.block_out_channels.contains(&0) || self.attention_head_dim.contains(&0) {
+            return Err("block widths and head counts must be at least 1".into());
+        }
         for (i, &c) in self.block_out_channels.iter().enumerate() {
             if c % self.norm_num_groups != 0 {
                 return Err(format!(
