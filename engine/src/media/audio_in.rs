@@ -76,6 +76,7 @@ pub fn decode_audio(path: &Path, opts: &DecodeOptions) -> Result<AudioBuffer> {
         .decoder()
         .audio()
         .map_err(|e| Error::media(path, format!("cannot decode audio: {}", describe(e))))?;
+    check_rate(path, decoder.rate())?;
 
     let mut state = Decoding {
         path,
@@ -105,6 +106,20 @@ pub fn decode_audio(path: &Path, opts: &DecodeOptions) -> Result<AudioBuffer> {
     let _ = decoder.send_eof();
     state.drain(&mut decoder)?;
     state.finish()
+}
+
+/// The highest sample rate decoded (DXD's 768 kHz). A damaged header can declare gigahertz,
+/// and resampling from there costs gigabytes and minutes.
+pub const MAX_SAMPLE_RATE: u32 = 768_000;
+
+fn check_rate(path: &Path, rate: u32) -> Result<()> {
+    if rate > MAX_SAMPLE_RATE {
+        return Err(Error::media(
+            path,
+            format!("declares a sample rate of {rate} Hz; at most {MAX_SAMPLE_RATE} Hz is decoded"),
+        ));
+    }
+    Ok(())
 }
 
 fn too_long(path: &Path, seconds: f64, max: f64) -> Error {
@@ -140,6 +155,7 @@ impl Decoding<'_> {
         let raw = unsafe { &*f.as_ptr() };
         let key = (raw.format, f.channels(), f.rate());
         if self.resampler.is_none() || key != self.source {
+            check_rate(self.path, f.rate())?;
             if let Some(mut old) = self.resampler.take() {
                 old.flush(&mut self.samples)?;
             }
