@@ -503,3 +503,32 @@ fn absurd_sample_rates_are_refused() {
         "{err}"
     );
 }
+
+/// A damaged 9 KB MOV (found by fuzzing) makes the demuxer report invalid data at the same
+/// byte forever; probing, decoding, frame reading and muxing it each end, with the packets
+/// that could be read or with an error naming the file.
+#[test]
+fn a_demuxer_stuck_on_damaged_data_is_left_behind() {
+    let clip = media("stuck_demuxer.mov");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("muxed.mp4");
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let info = media::probe(&clip);
+        let sound = decode_audio(&clip, &DecodeOptions::to(16_000, 1));
+        let frame = VideoReader::open(&clip).and_then(|mut r| r.frame_at(0.0, 64, 48).map(drop));
+        let soundtrack = tone(48_000, 1.0, 440.0);
+        let muxed = mux_audio(&clip, &soundtrack, &out, &MuxOptions::default());
+        for err in [info.err(), sound.err(), frame.err(), muxed.err()]
+            .into_iter()
+            .flatten()
+        {
+            assert!(err.to_string().contains("stuck_demuxer.mov"), "{err}");
+        }
+        done.send(()).unwrap();
+    });
+    // Generous: each step takes milliseconds; the guard only turns a hang into a failure.
+    finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("reading the damaged MOV did not finish");
+}

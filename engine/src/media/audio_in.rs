@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use ffmpeg_next::{Packet, codec, frame, media};
+use ffmpeg_next::{codec, frame, media};
 
-use super::ffmpeg_io::{describe, open_input};
+use super::ffmpeg_io::{describe, next_packet, open_input};
 use super::resample::Resampler;
 use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
@@ -88,19 +88,10 @@ pub fn decode_audio(path: &Path, opts: &DecodeOptions) -> Result<AudioBuffer> {
         samples: Vec::new(),
         frame: frame::Audio::empty(),
     };
-    loop {
-        // A fresh packet for every read: av_read_frame overwrites a packet without releasing
-        // the buffer it holds, so reusing one leaked every packet of the file.
-        let mut packet = Packet::empty();
-        match packet.read(&mut input) {
-            Ok(()) if packet.stream() == index => {
-                // A corrupt packet is skipped as players do.
-                if decoder.send_packet(&packet).is_ok() {
-                    state.drain(&mut decoder)?;
-                }
-            }
-            Ok(()) => {}
-            Err(_) => break,
+    while let Some(packet) = next_packet(&mut input) {
+        // A packet the decoder refuses is skipped as players do.
+        if packet.stream() == index && decoder.send_packet(&packet).is_ok() {
+            state.drain(&mut decoder)?;
         }
     }
     let _ = decoder.send_eof();

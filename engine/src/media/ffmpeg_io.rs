@@ -7,6 +7,7 @@ use std::ffi::CString;
 use std::path::Path;
 use std::ptr;
 
+use ffmpeg_next::Packet;
 use ffmpeg_next::ffi;
 use ffmpeg_next::format::context::{Input, Output};
 
@@ -70,6 +71,58 @@ pub(crate) fn open_input(path: &Path) -> Result<Input> {
     }
 }
 
+/// Corrupt packets in a row, with the demuxer not moving on, before the rest of a file is
+/// taken as unreadable.
+const STUCK_READS: u32 = 16;
+
+/// The next packet of any stream, or `None` at the end of what can be read.
+///
+/// A corrupt packet is skipped as players do, as long as the demuxer moves on through the
+/// file: some damaged files make it report invalid data at the same byte forever (a fuzzed
+/// 9 KB MOV did), which `ffmpeg-next`'s packet iterator retries without end.
+pub(crate) fn next_packet(input: &mut Input) -> Option<Packet> {
+    let mut stuck = 0;
+    let mut at = byte_position(input);
+    loop {
+        // A fresh packet for every read: av_read_frame overwrites a packet without releasing
+        // the buffer it holds, so reusing one leaks every packet of the file.
+        let mut packet = Packet::empty();
+        match packet.read(input) {
+            Ok(()) => return Some(packet),
+            Err(ffmpeg_next::Error::InvalidData) => {
+                let now = byte_position(input);
+                stuck = if now.is_some() && now != at {
+                    0
+                } else {
+                    stuck + 1
+                };
+                at = now;
+                if stuck >= STUCK_READS {
+                    return None;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// `whence` for a seek relative to the current position (the same value on every platform).
+const SEEK_CUR: i32 = 1;
+
+/// Where the demuxer is in the file, when it reads through FFmpeg's I/O layer.
+fn byte_position(input: &Input) -> Option<i64> {
+    // SAFETY: the context is valid for `input`'s lifetime; `pb` is null or its open I/O
+    // context, and a zero SEEK_CUR seek only reports the position.
+    unsafe {
+        let pb = (*input.as_ptr()).pb;
+        if pb.is_null() {
+            return None;
+        }
+        let pos = ffi::avio_seek(pb, 0, SEEK_CUR);
+        (pos >= 0).then_some(pos)
+    }
+}
+
 /// Create `path` for muxing with the named container format (`"mp4"`, `"mov"`, `"matroska"`).
 pub(crate) fn open_output(path: &Path, format: &str) -> Result<Output> {
     super::init();
@@ -101,4 +154,19 @@ pub(crate) fn open_output(path: &Path, format: &str) -> Result<Output> {
 /// Seconds of a timestamp in `time_base` units.
 pub(crate) fn seconds(ts: i64, time_base: ffmpeg_next::Rational) -> f64 {
     ts as f64 * f64::from(time_base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demuxer reports invalid data at the same byte of this damaged MOV forever (found by
+    /// fuzzing); reading its packets ends after the one packet that can be read.
+    #[test]
+    fn reading_ends_where_the_demuxer_is_stuck() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/media/stuck_demuxer.mov");
+        let mut input = open_input(&path).unwrap();
+        let packets = std::iter::from_fn(|| next_packet(&mut input)).count();
+        assert_eq!(packets, 1);
+    }
 }

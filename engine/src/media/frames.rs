@@ -8,7 +8,7 @@ use ffmpeg_next::format::Pixel;
 use ffmpeg_next::software::scaling;
 use ffmpeg_next::{Packet, Rational, codec, decoder, frame, media};
 
-use super::ffmpeg_io::{describe, open_input, seconds};
+use super::ffmpeg_io::{describe, next_packet, open_input, seconds};
 use crate::error::{Error, Result};
 
 /// Forward distance (seconds) up to which decoding on is cheaper than seeking.
@@ -232,17 +232,8 @@ impl VideoReader {
 
     /// The next keyframe packet of the video stream, skipping what comes before it.
     fn first_key_packet(&mut self) -> Option<Packet> {
-        loop {
-            // A fresh packet for every read (av_read_frame does not release a reused one).
-            let mut packet = Packet::empty();
-            match packet.read(&mut self.input) {
-                Ok(()) if packet.stream() == self.stream_index && packet.is_key() => {
-                    return Some(packet);
-                }
-                Ok(()) => {}
-                Err(_) => return None,
-            }
-        }
+        std::iter::from_fn(|| next_packet(&mut self.input))
+            .find(|p| p.stream() == self.stream_index && p.is_key())
     }
 
     /// Consume decoded frames until the next one would be later than `t_s`.
@@ -291,23 +282,19 @@ impl VideoReader {
 
     /// Send the next packet of the video stream to the decoder, or end-of-stream.
     fn feed_packet(&mut self) -> Result<()> {
-        loop {
-            // A fresh packet for every read (av_read_frame does not release a reused one).
-            let mut packet = Packet::empty();
-            match packet.read(&mut self.input) {
-                Ok(()) if packet.stream() == self.stream_index => {
-                    // A corrupt packet is skipped as players do; the next keyframe recovers.
-                    let _ = self.decoder.send_packet(&packet);
-                    return Ok(());
-                }
-                Ok(()) => {}
-                // End of file, or a truncated file: flush what was decoded so far.
-                Err(_) => {
-                    let _ = self.decoder.send_eof();
-                    return Ok(());
-                }
+        match std::iter::from_fn(|| next_packet(&mut self.input))
+            .find(|p| p.stream() == self.stream_index)
+        {
+            // A packet the decoder refuses is skipped as players do; the next keyframe recovers.
+            Some(packet) => {
+                let _ = self.decoder.send_packet(&packet);
+            }
+            // End of file, or a truncated file: flush what was decoded so far.
+            None => {
+                let _ = self.decoder.send_eof();
             }
         }
+        Ok(())
     }
 }
 

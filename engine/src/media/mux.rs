@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use ffmpeg_next::{ChannelLayout, Packet, Rational, codec, encoder, format, frame, media};
 use serde::Serialize;
 
-use super::ffmpeg_io::{describe, open_input, open_output};
+use super::ffmpeg_io::{describe, next_packet, open_input, open_output};
 use super::output::{AtomicOutput, ensure_not_source};
 use super::probe::probe;
 use crate::audio::AudioBuffer;
@@ -159,8 +159,8 @@ pub fn mux_audio(
         (video_start as f64 * f64::from(in_tb[video_in]) * f64::from(rate)).round() as i64;
 
     let mut feeder = AudioFeeder::new(&track, &enc, sample_format, start_samples);
-    for (ist, mut packet) in ictx.packets() {
-        let i = ist.index();
+    while let Some(mut packet) = next_packet(&mut ictx) {
+        let i = packet.stream();
         let Some(o) = map[i] else { continue };
         // Encode the soundtrack up to this packet's time, so the file interleaves evenly.
         if let Some(ts) = packet.dts().or(packet.pts()) {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ffmpeg_next::{codec, ffi, media};
 use serde::Serialize;
 
-use super::ffmpeg_io::{describe, open_input, seconds};
+use super::ffmpeg_io::{describe, next_packet, open_input, seconds};
 use crate::error::{Error, Result};
 
 /// A probed media file.
@@ -157,6 +157,13 @@ fn describe_video(stream: &ffmpeg_next::format::stream::Stream) -> Result<VideoI
     } else {
         avg
     };
+    if decoder.width() == 0 || decoder.height() == 0 {
+        return Err(format!(
+            "the video stream declares a {}x{} picture",
+            decoder.width(),
+            decoder.height()
+        ));
+    }
     let pixel_format = format!("{:?}", decoder.format()).to_lowercase();
     Ok(VideoInfo {
         index: stream.index(),
@@ -230,8 +237,8 @@ fn scan_video_packets(
         .time_base();
     let mut stamps = Vec::new();
     let mut last_duration = 0i64;
-    for (stream, packet) in input.packets() {
-        if stream.index() != index {
+    while let Some(packet) = next_packet(input) {
+        if packet.stream() != index {
             continue;
         }
         if let Some(ts) = packet.pts().or(packet.dts()) {
