@@ -12,13 +12,14 @@
 //! default|tango2 BATCH` and `vae-decode default|tango2 BATCH`: the shipped default model's
 //! U-Net or VAE as loaded from `assets/models/default` (2.56 s windows, 8x64x16 latents), or
 //! the Tango-2 preset with random weights (10.24 s, 8x256x16); the median of five runs after
-//! one warm-up, printed as `RESULT NAME SECONDS`.
+//! one warm-up, printed as `RESULT NAME SECONDS`. `unet-adapted BATCH` times the shipped U-Net
+//! with its adapters under a generation's conditions.
 
 mod common;
 
 use std::time::Instant;
 
-use avsync_engine::models::adapters::Conditions;
+use avsync_engine::models::adapters::{AdapterScales, ConditionInputs, Conditions};
 use avsync_engine::models::unet::{UNet2DConditionModel, UNetConfig};
 use avsync_engine::models::vae::{AutoencoderKL, VaeConfig};
 use avsync_engine::models::vocoder::{HifiGan, VocoderConfig};
@@ -83,6 +84,38 @@ fn unet_forward(model: &str, batch: usize, device: &Device) {
     println!("RESULT unet-{model}-b{batch} {secs:.4}");
 }
 
+/// One forward of the shipped default U-Net with its adapters, under the conditions a
+/// generation gives (16 text tokens, the global video feature, 32 frame tokens): projecting the
+/// conditions in every forward, projected once beforehand, and with the adapters off.
+fn unet_adapted(batch: usize, device: &Device) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/models/default");
+    let unet =
+        UNet2DConditionModel::from_dir(&dir.join("unet"), Some(&dir.join("adapter")), device)
+            .expect("default U-Net with adapters");
+    let text: Tensor<3> = NoiseRng::new(1).tensor([batch, 16, 384], device);
+    let inputs = ConditionInputs {
+        video: Some(NoiseRng::new(2).tensor([batch, 39], device)),
+        frames: Some(NoiseRng::new(3).tensor([batch, 32, 37], device)),
+        audio: None,
+    };
+    let mask = || Some(Tensor::ones([batch, 16], device));
+    let cond = unet.conditions(text.clone(), mask(), &inputs, AdapterScales::default());
+    let projected = unet.project(&cond);
+    let plain = unet.project(&unet.conditions(text, mask(), &inputs, AdapterScales::OFF));
+    let x: Tensor<4> = NoiseRng::new(0).tensor([batch, 8, 64, 16], device);
+    let t = Tensor::<1>::full([batch], 500.0, device);
+    let each = median_time(device, 5, || unet.forward(x.clone(), t.clone(), &cond));
+    let once = median_time(device, 5, || {
+        unet.forward_projected(x.clone(), t.clone(), &projected)
+    });
+    let off = median_time(device, 5, || {
+        unet.forward_projected(x.clone(), t.clone(), &plain)
+    });
+    println!("RESULT unet-adapted-b{batch}-projecting {each:.4}");
+    println!("RESULT unet-adapted-b{batch}-projected {once:.4}");
+    println!("RESULT unet-adapted-b{batch}-adapters-off {off:.4}");
+}
+
 /// One VAE decode of `batch` latents.
 fn vae_decode(model: &str, batch: usize, device: &Device) {
     let (cfg, weights, frames) = match model {
@@ -125,7 +158,7 @@ fn small(device: &Device) {
     let width = UNetConfig::small().cross_attention_dim;
     let schedule = NoiseSchedule::new(&ScheduleConfig::tango2()).expect("schedule");
     let cond = GuidedConditions {
-        both: text_conditions(2, width, device),
+        both: unet.project(&text_conditions(2, width, device)),
         guidance: 3.0,
     };
     let mut rng = NoiseRng::new(0);
@@ -250,6 +283,7 @@ fn main() {
     let batch = part(2).and_then(|b| b.parse().ok()).unwrap_or(2);
     match case {
         "unet-forward" => unet_forward(part(1).unwrap_or("default"), batch, &device),
+        "unet-adapted" => unet_adapted(part(1).and_then(|b| b.parse().ok()).unwrap_or(6), &device),
         "vae-decode" => vae_decode(part(1).unwrap_or("default"), batch, &device),
         "small" => small(&device),
         "kernels" => kernels(&device),

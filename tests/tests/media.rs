@@ -532,3 +532,44 @@ fn a_demuxer_stuck_on_damaged_data_is_left_behind() {
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("reading the damaged MOV did not finish");
 }
+
+/// A float WAV holds any bit pattern (fuzzing made one with NaN samples): what is not a number
+/// decodes as silence and absurd magnitudes are clamped, resampled or not.
+#[test]
+fn damaged_float_samples_decode_as_finite_audio() {
+    let samples: Vec<f32> =
+        [0.5, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -0.25].repeat(400);
+    let mut wav = Vec::new();
+    let data_len = 4 * samples.len() as u32;
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    // 16-byte fmt chunk: IEEE float, mono, 16 kHz, 64,000 bytes/s, block 4, 32 bits.
+    for field in [16u32, 0x0001_0003, 16_000, 64_000, 0x0020_0004] {
+        wav.extend_from_slice(&field.to_le_bytes());
+    }
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for s in &samples {
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged_float.wav");
+    std::fs::write(&path, wav).unwrap();
+    for rate in [16_000, 48_000] {
+        let audio = decode_audio(&path, &DecodeOptions::to(rate, 1)).unwrap();
+        assert!(audio.frames() > 0);
+        assert!(
+            audio
+                .samples
+                .iter()
+                .all(|s| s.is_finite() && s.abs() <= media::MAX_SAMPLE),
+            "{rate} Hz"
+        );
+    }
+    let native = decode_audio(&path, &DecodeOptions::to(16_000, 1)).unwrap();
+    assert_eq!(
+        &native.samples[..6],
+        &[0.5, 0.0, 1000.0, -1000.0, 1000.0, -0.25]
+    );
+}

@@ -194,10 +194,27 @@ impl Decoding<'_> {
                 ));
             }
         }
+        sanitize(&mut self.samples);
         Ok(AudioBuffer::new(
             self.out_rate,
             self.out_channels,
             self.samples,
         ))
+    }
+}
+
+/// The largest sample magnitude kept: 60 dB over full scale, beyond any real recording.
+pub const MAX_SAMPLE: f32 = 1000.0;
+
+/// Make damaged float audio safe to compute on: samples that are not numbers (a float stream
+/// holds any bit pattern, and the resampler spreads one over its filter's reach) become
+/// silence, and magnitudes past [`MAX_SAMPLE`] are clamped so sums of squares stay finite.
+fn sanitize(samples: &mut [f32]) {
+    for s in samples {
+        *s = if s.is_nan() {
+            0.0
+        } else {
+            s.clamp(-MAX_SAMPLE, MAX_SAMPLE)
+        };
     }
 }

@@ -13,7 +13,7 @@ mod resample;
 mod video_out;
 mod wav;
 
-pub use audio_in::{DecodeOptions, decode_audio};
+pub use audio_in::{DecodeOptions, MAX_SAMPLE, decode_audio};
 pub use frames::{RgbFrame, VideoReader, uniform_times};
 pub use mux::{MuxOptions, MuxReport, mux_audio};
 pub use probe::{AudioStreamInfo, MediaInfo, VideoInfo, probe};

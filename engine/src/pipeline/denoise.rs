@@ -7,8 +7,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::noise::NoiseRng;
 
-use crate::models::adapters::Conditions;
-use crate::models::unet::UNet2DConditionModel;
+use crate::models::unet::{ProjectedConditions, UNet2DConditionModel};
 use crate::schedule::Sampler;
 
 /// What the loop reports after each step; returning `false` cancels.
@@ -18,7 +17,7 @@ pub type StepCallback<'a> = dyn FnMut(usize, usize) -> bool + 'a;
 /// (empty or negative text, adapters as given), the last `n` conditional.
 pub struct GuidedConditions {
     /// `[uncond; cond]` conditions, batch `2n`.
-    pub both: Conditions,
+    pub both: ProjectedConditions,
     /// Guidance scale; 1 disables guidance (only the conditional half is used).
     pub guidance: f64,
 }
@@ -40,17 +39,23 @@ pub fn denoise(
     assert_eq!(rngs.len(), n, "one noise generator per candidate");
     let timesteps = sampler.timesteps().to_vec();
     let total = timesteps.len();
+    // Without guidance the unconditional rows would be computed and thrown away.
+    let unguided = (cond.guidance == 1.0).then(|| cond.both.conditional());
     for (i, &t) in timesteps.iter().enumerate() {
-        let input = Tensor::cat(vec![latents.clone(), latents.clone()], 0);
-        let ts = Tensor::<1>::full([2 * n], t as f32, device);
-        let out = unet.forward(input, ts, &cond.both);
-        let mut halves = out.chunk(2, 0);
-        let conditional = halves.pop().expect("two halves");
-        let unconditional = halves.pop().expect("two halves");
-        let guided = if cond.guidance == 1.0 {
-            conditional
-        } else {
-            unconditional.clone() + (conditional - unconditional).mul_scalar(cond.guidance)
+        let guided = match &unguided {
+            Some(conditional) => {
+                let ts = Tensor::<1>::full([n], t as f32, device);
+                unet.forward_projected(latents.clone(), ts, conditional)
+            }
+            None => {
+                let input = Tensor::cat(vec![latents.clone(), latents.clone()], 0);
+                let ts = Tensor::<1>::full([2 * n], t as f32, device);
+                let out = unet.forward_projected(input, ts, &cond.both);
+                let mut halves = out.chunk(2, 0);
+                let conditional = halves.pop().expect("two halves");
+                let unconditional = halves.pop().expect("two halves");
+                unconditional.clone() + (conditional - unconditional).mul_scalar(cond.guidance)
+            }
         };
         let noise = sampler.is_stochastic().then(|| {
             let [_, c, h, w] = latents.dims();

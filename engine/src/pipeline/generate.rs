@@ -23,7 +23,7 @@ use crate::features::events::{EventPicking, pick_events};
 use crate::features::track::MotionTrack;
 use crate::gmds::{Lineage, Objective, Scored, search};
 use crate::media::probe;
-use crate::models::adapters::Conditions;
+use crate::models::unet::ProjectedConditions;
 use crate::verify::{CandidateView, VerifierScore, combine};
 
 /// Stages of a generation, in order.
@@ -228,6 +228,7 @@ pub fn generate(
                 .map_err(|e| Error::media(&r.path, e.to_string()))
         })?),
     };
+    // Projected to every transformer's keys and values once for all steps and candidates.
     let cond = conditions(
         model,
         &ConditionSet {
@@ -240,6 +241,7 @@ pub fn generate(
         },
         device,
     )?;
+    let cond = model.unet.project(&cond);
     timings.encode_s = t.elapsed().as_secs_f64();
 
     // Search.
@@ -454,7 +456,7 @@ impl Progress {
 /// GMDS's objective: denoise, decode, stitch and score; keeps the spectrograms when asked.
 struct SearchObjective<'a, 'e> {
     nets: &'a Networks<'a>,
-    cond: &'a Conditions,
+    cond: &'a ProjectedConditions,
     shape: [usize; 3],
     settings: SamplerSettings,
     seed: u64,

@@ -10,8 +10,7 @@ use crate::dsp::MelSpectrogram;
 use crate::dsp::griffin_lim::{GriffinLimConfig, log_mel_to_audio};
 use crate::dsp::mel::MelExtractor;
 use crate::error::{Error, Result};
-use crate::models::adapters::Conditions;
-use crate::models::unet::UNet2DConditionModel;
+use crate::models::unet::{ProjectedConditions, UNet2DConditionModel};
 use crate::models::vae::AutoencoderKL;
 use crate::models::vocoder::HifiGan;
 use crate::noise::NoiseRng;
@@ -46,8 +45,8 @@ pub type LatentShape = [usize; 3];
 /// What to denoise under.
 pub struct LatentJob<'a> {
     /// Unconditional and conditional rows of each window (batch `2W`, see
-    /// [`Conditions::expand_pairs`]).
-    pub cond: &'a Conditions,
+    /// [`ProjectedConditions::expand_pairs`]), projected once for every step and candidate.
+    pub cond: &'a ProjectedConditions,
     /// Latent shape of one window.
     pub shape: LatentShape,
     /// Sampler settings.
@@ -72,7 +71,7 @@ pub fn latents(
     on_rows: &mut RowCallback<'_>,
 ) -> Result<Option<Tensor<4>>> {
     let (shape, settings) = (job.shape, &job.settings);
-    let w = job.cond.windows().max(1);
+    let w = (job.cond.rows() / 2).max(1);
     let per = shape.iter().product::<usize>();
     if noises.is_empty() || noises.len() % w != 0 || noises.iter().any(|x| x.len() != per) {
         return Err(Error::invalid(
@@ -216,6 +215,7 @@ pub fn waveforms(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::adapters::Conditions;
     use crate::models::unet::{BlockKind, UNetConfig};
     use crate::models::vae::VaeConfig;
     use crate::models::vocoder::VocoderConfig;
@@ -263,6 +263,46 @@ mod tests {
         }
     }
 
+    /// Without guidance only the conditional rows run, and the result is what guidance at
+    /// 1 computes from both halves.
+    #[test]
+    fn unguided_sampling_skips_the_unconditional_rows() {
+        let device = Device::flex();
+        let t = tiny(&device);
+        let nets = Networks {
+            unet: &t.unet,
+            vae: &t.vae,
+            vocoder: Vocoding::Neural(&t.vocoder),
+            schedule: &t.schedule,
+        };
+        let text: Tensor<3> = NoiseRng::new(5).tensor([2, 3, 12], &device);
+        let cond = t.unet.project(&Conditions::text(text, None));
+        let noise = NoiseRng::new(1).normals(8 * 8 * 4);
+        let run = |guidance: f64| {
+            let job = LatentJob {
+                cond: &cond,
+                shape: [8, 8, 4],
+                settings: SamplerSettings {
+                    kind: SamplerKind::DpmSolver,
+                    steps: 3,
+                    guidance,
+                },
+                seed: 9,
+                max_batch: 0,
+            };
+            let z = latents(&nets, &job, &[&noise], &device, &mut |_| true)
+                .unwrap()
+                .unwrap();
+            z.into_data().try_into_vec::<f32>().unwrap()
+        };
+        let (unguided, both) = (run(1.0), run(1.0 + 1e-12));
+        let err = unguided
+            .iter()
+            .zip(&both)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err < 1e-5, "{err}");
+    }
+
     #[test]
     fn renders_shapes_deterministically_and_cancels_within_a_step() {
         let device = Device::flex();
@@ -274,7 +314,7 @@ mod tests {
             schedule: &t.schedule,
         };
         let text: Tensor<3> = NoiseRng::new(5).tensor([2, 3, 12], &device);
-        let cond = Conditions::text(text, None);
+        let cond = t.unet.project(&Conditions::text(text, None));
         let shape = [8, 8, 4];
         let noise = NoiseRng::new(1).normals(8 * 8 * 4);
         let other = NoiseRng::new(2).normals(8 * 8 * 4);

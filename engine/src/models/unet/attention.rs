@@ -39,12 +39,24 @@ pub fn merge_heads(x: Tensor<4>) -> Tensor<3> {
     x.swap_dims(1, 2).reshape([b, l, h * d])
 }
 
-/// The global video tokens for the decoupled cross-attention, with their strength.
-pub struct VideoTokens<'a> {
-    /// Projected video tokens `[B, Nv, cross_dim]`.
-    pub tokens: &'a Tensor<3>,
-    /// Adapter strength (0 switches it off).
-    pub scale: f64,
+/// Keys and values of one attention over a context, split into heads (`[B, heads, L, d]`
+/// each). A condition's are the same at every denoising step, so they are projected once.
+#[derive(Debug, Clone)]
+pub struct KeyValues {
+    /// Keys.
+    pub k: Tensor<4>,
+    /// Values.
+    pub v: Tensor<4>,
+}
+
+impl KeyValues {
+    /// Apply `f` to both tensors (batch rearrangements).
+    pub fn map(&self, f: impl Fn(&Tensor<4>) -> Tensor<4>) -> Self {
+        Self {
+            k: f(&self.k),
+            v: f(&self.v),
+        }
+    }
 }
 
 /// One attention layer (self- or cross-attention).
@@ -122,32 +134,43 @@ impl Attention {
     }
 
     /// Project and split keys and values of `context`.
-    pub fn keys_values(&self, context: &Tensor<3>) -> (Tensor<4>, Tensor<4>) {
-        (
-            split_heads(self.to_k.forward(context.clone()), self.heads),
-            split_heads(self.to_v.forward(context.clone()), self.heads),
-        )
+    pub fn keys_values(&self, context: &Tensor<3>) -> KeyValues {
+        KeyValues {
+            k: split_heads(self.to_k.forward(context.clone()), self.heads),
+            v: split_heads(self.to_v.forward(context.clone()), self.heads),
+        }
     }
 
-    /// Attention of `x` over `context` (over itself when `None`), with an additive `bias`
-    /// on the context's keys and, when present, the decoupled video term added before the
-    /// output projection.
-    pub fn forward(
+    /// Keys and values of the global video tokens through the decoupled projections, when
+    /// this layer has them.
+    pub fn video_keys_values(&self, tokens: &Tensor<3>) -> Option<KeyValues> {
+        let (kp, vp) = (self.to_k_video.as_ref()?, self.to_v_video.as_ref()?);
+        Some(KeyValues {
+            k: split_heads(kp.forward(tokens.clone()), self.heads),
+            v: split_heads(vp.forward(tokens.clone()), self.heads),
+        })
+    }
+
+    /// Self-attention of `x`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let context = self.keys_values(&x);
+        self.attend(x, &context, None, None)
+    }
+
+    /// Attention of `x` over projected `context`, with an additive `bias` on its keys and,
+    /// when given, the decoupled video term (its keys and values, and its strength) added
+    /// before the output projection (paper eq. 1).
+    pub fn attend(
         &self,
         x: Tensor<3>,
-        context: Option<&Tensor<3>>,
+        context: &KeyValues,
         bias: Option<Tensor<4>>,
-        video: Option<VideoTokens<'_>>,
+        video: Option<(&KeyValues, f64)>,
     ) -> Tensor<3> {
-        let q = self.query(x.clone());
-        let (k, v) = self.keys_values(context.unwrap_or(&x));
-        let mut out = sdpa(q.clone(), k, v, bias);
-        if let (Some(video), Some(kp), Some(vp)) = (video, &self.to_k_video, &self.to_v_video)
-            && video.scale != 0.0
-        {
-            let kv = split_heads(kp.forward(video.tokens.clone()), self.heads);
-            let vv = split_heads(vp.forward(video.tokens.clone()), self.heads);
-            out = out + sdpa(q, kv, vv, None).mul_scalar(video.scale);
+        let q = self.query(x);
+        let mut out = sdpa(q.clone(), context.k.clone(), context.v.clone(), bias);
+        if let Some((video, scale)) = video {
+            out = out + sdpa(q, video.k.clone(), video.v.clone(), None).mul_scalar(scale);
         }
         self.to_out.forward(merge_heads(out))
     }

@@ -5,9 +5,12 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
+use std::cell::Cell;
+
+use super::projected::ProjectedConditions;
 use super::transformer::Transformer2D;
 use crate::error::Result;
-use crate::models::adapters::{AdapterConfig, Conditions};
+use crate::models::adapters::AdapterConfig;
 use crate::models::nn::Conv2d;
 use crate::models::resnet::ResnetBlock2D;
 use crate::models::weights::Weights;
@@ -25,6 +28,8 @@ pub struct BlockContext<'a> {
     pub cross: usize,
     /// Adapter weights and sizes, when the model is adapted.
     pub adapter: Option<(&'a Weights, &'a AdapterConfig)>,
+    /// Transformers loaded so far: the next one's slot.
+    pub transformers: &'a Cell<usize>,
 }
 
 impl BlockContext<'_> {
@@ -37,7 +42,9 @@ impl BlockContext<'_> {
         heads: usize,
     ) -> Result<Transformer2D> {
         let a = self.adapter.map(|(aw, cfg)| (aw.pp(path).pp(i), cfg));
+        let slot = self.transformers.replace(self.transformers.get() + 1);
         Transformer2D::load(
+            slot,
             &w.pp(i),
             a.as_ref().map(|(aw, cfg)| (aw, *cfg)),
             channels,
@@ -118,7 +125,7 @@ impl DownBlock {
         &self,
         mut x: Tensor<4>,
         temb: &Tensor<2>,
-        cond: &Conditions,
+        cond: &ProjectedConditions,
         skips: &mut Vec<Tensor<4>>,
     ) -> Tensor<4> {
         for (j, resnet) in self.resnets.iter().enumerate() {
@@ -176,7 +183,7 @@ impl MidBlock {
     }
 
     /// Apply.
-    pub fn forward(&self, x: Tensor<4>, temb: &Tensor<2>, cond: &Conditions) -> Tensor<4> {
+    pub fn forward(&self, x: Tensor<4>, temb: &Tensor<2>, cond: &ProjectedConditions) -> Tensor<4> {
         let mut x = self.resnets[0].forward(x, Some(temb));
         for (attn, resnet) in self.attentions.iter().zip(&self.resnets[1..]) {
             x = resnet.forward(attn.forward(x, cond), Some(temb));
@@ -268,7 +275,7 @@ impl UpBlock {
         &self,
         mut x: Tensor<4>,
         temb: &Tensor<2>,
-        cond: &Conditions,
+        cond: &ProjectedConditions,
         skips: &mut Vec<Tensor<4>>,
     ) -> Tensor<4> {
         for (j, resnet) in self.resnets.iter().enumerate() {

@@ -6,8 +6,10 @@ pub mod attention;
 pub mod blocks;
 pub mod config;
 pub mod embeddings;
+pub mod projected;
 pub mod transformer;
 
+use std::cell::Cell;
 use std::path::Path;
 
 use burn::module::Module;
@@ -16,6 +18,8 @@ use burn::tensor::Tensor;
 use self::blocks::{BlockContext, DownBlock, MidBlock, UpBlock, UpWidths};
 pub use self::config::{BlockKind, UNetConfig};
 use self::embeddings::{TimestepEmbedding, timestep_features};
+pub use self::projected::ProjectedConditions;
+use self::transformer::Transformer2D;
 use super::adapters::{
     AdapterConfig, AdapterScales, ConditionInputs, ConditionProjections, Conditions,
 };
@@ -72,12 +76,14 @@ impl UNet2DConditionModel {
         let ch = &config.block_out_channels;
         let n = ch.len();
         let temb = config.time_embed_dim();
+        let transformers = Cell::new(0);
         let ctx = BlockContext {
             temb,
             groups: config.norm_num_groups,
             eps: config.norm_eps,
             cross: config.cross_attention_dim,
             adapter,
+            transformers: &transformers,
         };
         let mut down_blocks = Vec::with_capacity(n);
         let mut c_prev = ch[0];
@@ -235,8 +241,40 @@ impl UNet2DConditionModel {
         self.time_embedding.forward(features)
     }
 
+    /// Every transformer, down path to up path.
+    fn transformers(&self) -> impl Iterator<Item = &Transformer2D> {
+        let down = self.down_blocks.iter().flat_map(|b| &b.attentions);
+        let up = self.up_blocks.iter().flat_map(|b| &b.attentions);
+        down.chain(&self.mid_block.attentions).chain(up)
+    }
+
+    /// Project `cond` to every transformer block's keys and values, once for all the steps
+    /// and candidates that share it.
+    pub fn project(&self, cond: &Conditions) -> ProjectedConditions {
+        let mut blocks: Vec<_> = self
+            .transformers()
+            .map(|t| (t.slot(), t.memory(cond)))
+            .collect();
+        blocks.sort_unstable_by_key(|(slot, _)| *slot);
+        ProjectedConditions {
+            blocks: blocks.into_iter().map(|(_, memory)| memory).collect(),
+            text_bias: cond.text_bias.clone(),
+            scales: cond.scales,
+        }
+    }
+
     /// Predict from the noisy latent `sample` (`[B, C, T, F]`) at timesteps `t` (`[B]`).
     pub fn forward(&self, sample: Tensor<4>, t: Tensor<1>, cond: &Conditions) -> Tensor<4> {
+        self.forward_projected(sample, t, &self.project(cond))
+    }
+
+    /// [`forward`](Self::forward) with the conditions already projected.
+    pub fn forward_projected(
+        &self,
+        sample: Tensor<4>,
+        t: Tensor<1>,
+        cond: &ProjectedConditions,
+    ) -> Tensor<4> {
         let temb = self.time_embed(t);
         let mut x = self.conv_in.forward(sample);
         let mut skips = vec![x.clone()];

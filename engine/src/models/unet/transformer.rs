@@ -5,10 +5,11 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-use super::attention::{Attention, VideoTokens, merge_heads, sdpa};
+use super::attention::{Attention, KeyValues, merge_heads, sdpa};
+use super::projected::ProjectedConditions;
 use crate::error::Result;
 use crate::models::adapters::{
-    AdapterConfig, Conditions, apply_rope, frame_positions, rope_tables,
+    AdapterConfig, AdapterScales, Conditions, apply_rope, frame_positions, rope_tables,
 };
 use crate::models::nn::{GroupNorm, LayerNorm, Linear, gelu};
 use crate::models::weights::{Init, StateDict, Weights};
@@ -73,6 +74,32 @@ pub struct TokenGrid {
     pub rows: usize,
     /// Frequency columns of the feature map.
     pub cols: usize,
+}
+
+/// One block's keys and values of the conditions: the text's, and those of each adapter
+/// that is on (frame keys already carry their rotary positions).
+#[derive(Debug, Clone)]
+pub struct BlockMemory {
+    /// Text cross-attention.
+    pub text: KeyValues,
+    /// Decoupled video term of the text cross-attention.
+    pub video: Option<KeyValues>,
+    /// Frame-attention.
+    pub frames: Option<KeyValues>,
+    /// Audio-attention.
+    pub audio: Option<KeyValues>,
+}
+
+impl BlockMemory {
+    /// Apply `f` to every tensor (batch rearrangements).
+    pub fn map(&self, f: &impl Fn(&Tensor<4>) -> Tensor<4>) -> Self {
+        Self {
+            text: self.text.map(f),
+            video: self.video.as_ref().map(|kv| kv.map(f)),
+            frames: self.frames.as_ref().map(|kv| kv.map(f)),
+            audio: self.audio.as_ref().map(|kv| kv.map(f)),
+        }
+    }
 }
 
 /// One transformer block.
@@ -152,60 +179,98 @@ impl BasicTransformerBlock {
         }
     }
 
-    /// Apply to tokens `[B, rows * cols, dim]`.
-    pub fn forward(&self, x: Tensor<3>, cond: &Conditions, grid: TokenGrid) -> Tensor<3> {
+    /// Project `cond` to this block's keys and values, for the adapters `cond.scales` turns on.
+    pub fn memory(&self, cond: &Conditions) -> BlockMemory {
+        let on = |scale: f64| scale != 0.0;
+        let video = cond
+            .video
+            .as_ref()
+            .filter(|_| on(cond.scales.video))
+            .and_then(|tokens| self.attn2.video_keys_values(tokens));
+        let frames = match (&self.frame, &cond.frames) {
+            (Some(layer), Some(frames)) if on(cond.scales.frames) => {
+                let kv = layer.attn.keys_values(frames);
+                let [_, _, n, head_dim] = kv.k.dims();
+                let (_, kpos) = frame_positions(1, 1, n);
+                let (kc, ks) = rope_tables(&kpos, head_dim, self.rope_theta, &kv.k.device());
+                Some(KeyValues {
+                    k: apply_rope(kv.k, &kc, &ks),
+                    v: kv.v,
+                })
+            }
+            _ => None,
+        };
+        let audio = match (&self.audio, &cond.audio) {
+            (Some(layer), Some(audio)) if on(cond.scales.audio) => {
+                Some(layer.attn.keys_values(audio))
+            }
+            _ => None,
+        };
+        BlockMemory {
+            text: self.attn2.keys_values(&cond.text),
+            video,
+            frames,
+            audio,
+        }
+    }
+
+    /// Apply to tokens `[B, rows * cols, dim]` attending to `memory`.
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        memory: &BlockMemory,
+        text_bias: Option<&Tensor<4>>,
+        scales: AdapterScales,
+        grid: TokenGrid,
+    ) -> Tensor<3> {
         let h = self.norm1.forward(x.clone());
-        let x = x + self.attn1.forward(h, None, None, None);
+        let x = x + self.attn1.forward(h);
 
         let h = self.norm2.forward(x.clone());
-        let video = cond.video.as_ref().map(|tokens| VideoTokens {
-            tokens,
-            scale: cond.scales.video,
-        });
+        let video = memory.video.as_ref().map(|kv| (kv, scales.video));
         let mut x = x + self
             .attn2
-            .forward(h, Some(&cond.text), cond.text_bias.clone(), video);
+            .attend(h, &memory.text, text_bias.cloned(), video);
 
-        if let (Some(layer), Some(frames)) = (&self.frame, &cond.frames)
-            && cond.scales.frames != 0.0
-        {
+        if let (Some(layer), Some(frames)) = (&self.frame, &memory.frames) {
             x = x.clone()
                 + self
                     .frame_attention(layer, x, frames, grid)
-                    .mul_scalar(cond.scales.frames);
+                    .mul_scalar(scales.frames);
         }
-        if let (Some(layer), Some(audio)) = (&self.audio, &cond.audio)
-            && cond.scales.audio != 0.0
-        {
+        if let (Some(layer), Some(audio)) = (&self.audio, &memory.audio) {
             let h = layer.norm.forward(x.clone());
             x = x + layer
                 .attn
-                .forward(h, Some(audio), None, None)
-                .mul_scalar(cond.scales.audio);
+                .attend(h, audio, None, None)
+                .mul_scalar(scales.audio);
         }
 
         let h = self.norm3.forward(x.clone());
         x + self.ff.forward(h)
     }
 
-    /// Frame-attention with rotary positions on one time scale (see `models::adapters`).
+    /// Frame-attention with rotary positions on one time scale (see `models::adapters`);
+    /// the keys carry theirs already.
     fn frame_attention(
         &self,
         layer: &AdapterAttention,
         x: Tensor<3>,
-        frames: &Tensor<3>,
+        frames: &KeyValues,
         grid: TokenGrid,
     ) -> Tensor<3> {
         let attn = &layer.attn;
         let q = attn.query(layer.norm.forward(x));
-        let (k, v) = attn.keys_values(frames);
         let head_dim = q.dims()[3];
-        let n = frames.dims()[1];
-        let device = q.device();
-        let (qpos, kpos) = frame_positions(grid.rows, grid.cols, n);
-        let (qc, qs) = rope_tables(&qpos, head_dim, self.rope_theta, &device);
-        let (kc, ks) = rope_tables(&kpos, head_dim, self.rope_theta, &device);
-        let out = sdpa(apply_rope(q, &qc, &qs), apply_rope(k, &kc, &ks), v, None);
+        let n = frames.k.dims()[2];
+        let (qpos, _) = frame_positions(grid.rows, grid.cols, n);
+        let (qc, qs) = rope_tables(&qpos, head_dim, self.rope_theta, &q.device());
+        let out = sdpa(
+            apply_rope(q, &qc, &qs),
+            frames.k.clone(),
+            frames.v.clone(),
+            None,
+        );
         attn.to_out.forward(merge_heads(out))
     }
 }
@@ -222,11 +287,15 @@ pub struct Transformer2D {
     pub transformer_blocks: Vec<BasicTransformerBlock>,
     /// Inner width back to channels.
     pub proj_out: Linear,
+    /// This transformer's place among the U-Net's (its block's keys and values in
+    /// [`ProjectedConditions`]).
+    slot: usize,
 }
 
 impl Transformer2D {
-    /// Load one transformer of `channels` width with `heads` heads.
+    /// Load one transformer of `channels` width with `heads` heads, the U-Net's `slot`-th.
     pub fn load(
+        slot: usize,
         w: &Weights,
         a: Option<(&Weights, &AdapterConfig)>,
         channels: usize,
@@ -248,19 +317,31 @@ impl Transformer2D {
             proj_in: Linear::load(&w.pp("proj_in"), channels, channels, true)?,
             transformer_blocks: vec![block0],
             proj_out: Linear::load(&w.pp("proj_out"), channels, channels, true)?,
+            slot,
         })
     }
 
+    /// Its place among the U-Net's transformers.
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+
+    /// Project `cond` to the keys and values of this transformer's block.
+    pub fn memory(&self, cond: &Conditions) -> BlockMemory {
+        self.transformer_blocks[0].memory(cond)
+    }
+
     /// Apply to a feature map `[B, C, H, W]`.
-    pub fn forward(&self, x: Tensor<4>, cond: &Conditions) -> Tensor<4> {
+    pub fn forward(&self, x: Tensor<4>, cond: &ProjectedConditions) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let residual = x.clone();
         let tokens = self.norm.forward(x).reshape([b, c, h * w]).swap_dims(1, 2);
-        let mut tokens = self.proj_in.forward(tokens);
+        let tokens = self.proj_in.forward(tokens);
         let grid = TokenGrid { rows: h, cols: w };
-        for block in &self.transformer_blocks {
-            tokens = block.forward(tokens, cond, grid);
-        }
+        // One block per transformer (see `load`), whose keys and values sit at `slot`.
+        let block = &self.transformer_blocks[0];
+        let memory = cond.block(self.slot);
+        let tokens = block.forward(tokens, memory, cond.text_bias(), cond.scales(), grid);
         let out = self
             .proj_out
             .forward(tokens)
