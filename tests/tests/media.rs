@@ -177,6 +177,35 @@ fn duration_guard_refuses_long_audio() {
     assert!(err.contains("tone.flac") && err.contains("limit"), "{err}");
 }
 
+/// Decoding only a file's head stops reading there, gives exactly that much audio (the same
+/// samples as a whole decode), and leaves the length limit to whole decodes.
+#[test]
+fn a_head_decodes_the_start_only() {
+    let whole = decode_audio(&media("tone.flac"), &DecodeOptions::to(16_000, 1)).unwrap();
+    let opts = DecodeOptions {
+        max_duration_s: 0.5,
+        head_s: Some(0.75),
+        ..DecodeOptions::to(16_000, 1)
+    };
+    let head = decode_audio(&media("tone.flac"), &opts).unwrap();
+    assert_eq!(head.frames(), 12_000);
+    let err = head
+        .samples
+        .iter()
+        .zip(&whole.samples)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(err < 1e-6, "{err}");
+    // A head longer than the file is the whole file.
+    let opts = DecodeOptions {
+        head_s: Some(3600.0),
+        ..DecodeOptions::to(16_000, 1)
+    };
+    assert_eq!(
+        decode_audio(&media("tone.flac"), &opts).unwrap().frames(),
+        whole.frames()
+    );
+}
+
 #[test]
 fn resampling_keeps_length_and_pitch() {
     let a = tone(16_000, 2.0, 1000.0);

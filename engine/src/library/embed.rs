@@ -8,12 +8,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::encoders::aisfx::Aisfx;
 use crate::encoders::minilm::MiniLm;
 use crate::error::{Error, Result};
-use crate::media::{DecodeOptions, decode_audio};
+use crate::media::{DecodeOptions, decode_audio, probe};
 use crate::models::heads::VerifierHeads;
 
-/// Longest sound indexed; longer files are listed as skipped.
-pub const MAX_SOUND_S: f64 = 600.0;
-/// Seconds from a sound's start that its embedding describes (bounds the work per file).
+/// Seconds from a sound's start that its embedding describes: only these are decoded, so a
+/// file of any length costs at most this much work.
 pub const EMBED_SECONDS: f64 = 30.0;
 
 /// A sound's embeddings and length.
@@ -70,21 +69,23 @@ impl SoundEmbedder {
     pub fn sound(&self, path: &Path) -> Result<SoundEmbedding> {
         let rate = self.aisfx.config().sample_rate;
         let options = DecodeOptions {
-            max_duration_s: MAX_SOUND_S,
+            head_s: Some(EMBED_SECONDS),
             ..DecodeOptions::to(rate, 1)
         };
         let audio = decode_audio(path, &options)?;
-        let duration_s = audio.samples.len() as f64 / f64::from(rate);
         if audio.samples.iter().all(|v| *v == 0.0) {
             return Err(Error::media(path, "the sound is silent or empty"));
         }
-        let head = &audio.samples[..audio
-            .samples
-            .len()
-            .min((EMBED_SECONDS * f64::from(rate)) as usize)];
+        // A sound that ended within the head is measured exactly; a longer one by its header.
+        let decoded = audio.samples.len() as f64 / f64::from(rate);
+        let duration_s = if decoded < EMBED_SECONDS - 0.5 {
+            decoded
+        } else {
+            probe(path).map_or(decoded, |info| info.duration_s.max(decoded))
+        };
         let audio_embedding = self
             .aisfx
-            .clip_embeddings(&[head])
+            .clip_embeddings(&[&audio.samples])
             .map_err(|e| Error::media(path, e.to_string()))?
             .pop()
             .ok_or_else(|| Error::media(path, "no embedding"))?;

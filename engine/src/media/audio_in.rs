@@ -21,6 +21,9 @@ pub struct DecodeOptions {
     pub max_duration_s: f64,
     /// Which audio stream (container index); `None` picks the best one.
     pub stream_index: Option<usize>,
+    /// Decode only this many seconds from the start and leave the rest of the file unread
+    /// (a long recording's head describes it); the length limit then does not apply.
+    pub head_s: Option<f64>,
 }
 
 impl Default for DecodeOptions {
@@ -30,6 +33,7 @@ impl Default for DecodeOptions {
             channels: None,
             max_duration_s: 3.0 * 3600.0,
             stream_index: None,
+            head_s: None,
         }
     }
 }
@@ -50,6 +54,9 @@ pub fn decode_audio(path: &Path, opts: &DecodeOptions) -> Result<AudioBuffer> {
     if !(opts.max_duration_s > 0.0) {
         return Err(Error::invalid("maximum duration must be positive"));
     }
+    if opts.head_s.is_some_and(|h| !(h > 0.0)) {
+        return Err(Error::invalid("the decoded head must be positive"));
+    }
     let mut input = open_input(path)?;
     let stream = match opts.stream_index {
         Some(i) => input
@@ -67,7 +74,7 @@ pub fn decode_audio(path: &Path, opts: &DecodeOptions) -> Result<AudioBuffer> {
     } else {
         input.duration().max(0) as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE)
     };
-    if stated > opts.max_duration_s {
+    if stated > opts.max_duration_s && opts.head_s.is_none() {
         return Err(too_long(path, stated, opts.max_duration_s));
     }
     let ctx = codec::context::Context::from_parameters(stream.parameters())
@@ -92,6 +99,9 @@ pub fn decode_audio(path: &Path, opts: &DecodeOptions) -> Result<AudioBuffer> {
         // A packet the decoder refuses is skipped as players do.
         if packet.stream() == index && decoder.send_packet(&packet).is_ok() {
             state.drain(&mut decoder)?;
+            if state.has_head() {
+                return state.finish();
+            }
         }
     }
     let _ = decoder.send_eof();
@@ -177,11 +187,20 @@ impl Decoding<'_> {
                 &mut self.samples,
             )?
         };
-        let seconds = self.samples.len() as f64 / (self.out_channels as f64 * self.out_rate as f64);
-        if seconds > self.opts.max_duration_s {
+        let seconds = self.seconds();
+        if seconds > self.opts.max_duration_s && self.opts.head_s.is_none() {
             return Err(too_long(self.path, seconds, self.opts.max_duration_s));
         }
         Ok(())
+    }
+
+    fn seconds(&self) -> f64 {
+        self.samples.len() as f64 / (f64::from(self.out_channels) * f64::from(self.out_rate))
+    }
+
+    /// Whether the asked-for head is decoded.
+    fn has_head(&self) -> bool {
+        self.opts.head_s.is_some_and(|h| self.seconds() >= h)
     }
 
     fn finish(mut self) -> Result<AudioBuffer> {
@@ -193,6 +212,11 @@ impl Decoding<'_> {
                     "audio stream has no decodable samples",
                 ));
             }
+        }
+        if let Some(head) = self.opts.head_s {
+            let frames = (head * f64::from(self.out_rate)).round() as usize;
+            self.samples
+                .truncate(frames * usize::from(self.out_channels));
         }
         sanitize(&mut self.samples);
         Ok(AudioBuffer::new(

@@ -121,8 +121,9 @@ impl StudioApp {
             });
         match action {
             Some(HitAction::Play(path)) => {
+                // The first minute is the preview: a long recording is not read further.
                 let options = DecodeOptions {
-                    max_duration_s: 600.0,
+                    head_s: Some(60.0),
                     ..DecodeOptions::to(PREVIEW_RATE, 1)
                 };
                 match decode_audio(&path, &options) {
