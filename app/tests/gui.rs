@@ -147,6 +147,34 @@ fn open_generate_nudge_and_export() {
     harness.step();
     assert!(!harness.state().audition.is_playing());
 
+    // Beds: a seamless 3 s loop and the candidate continued 3 s past its end, each a new
+    // candidate; the source stays as generated.
+    let generated = harness.state().studio.candidates[0].rendered.audio.clone();
+    harness.state_mut().bed_seconds = 3.0;
+    harness.get_by_label("loop 1").click();
+    harness.step();
+    harness.get_by_label("extend 1").click();
+    harness.step();
+    let studio = &harness.state().studio;
+    assert_eq!(studio.candidates.len(), 4, "{:?}", studio.log);
+    assert_eq!(studio.candidates[0].rendered.audio, generated);
+    let looped = &studio.candidates[2].rendered.audio;
+    assert_eq!(looped.len(), 48_000);
+    assert!(
+        avsync_engine::dsp::looping::seam(looped, 16_000)
+            .unwrap()
+            .inaudible(),
+        "{:?}",
+        studio.log
+    );
+    assert_eq!(
+        studio.candidates[3].rendered.audio.len(),
+        generated.len() + 48_000
+    );
+    assert_eq!(studio.selected, Some(3));
+    harness.state_mut().studio.selected = Some(0);
+    harness.step();
+
     // The project round trip restores candidates, edits and audio.
     let project = dir.path().join("session.avsync");
     harness

@@ -1,6 +1,7 @@
 //! The editor window (`avsync` with no arguments): eframe on wgpu.
 
 pub mod audition;
+pub mod beds;
 pub mod candidate;
 pub mod frames;
 pub mod library;

@@ -4,6 +4,7 @@ use avsync_engine::gmds::Lineage;
 use eframe::egui;
 
 use super::StudioApp;
+use crate::gui::beds::{Bed, MAX_BED_S};
 
 impl StudioApp {
     pub(super) fn candidates_panel(&mut self, ui: &mut egui::Ui) {
@@ -14,6 +15,19 @@ impl StudioApp {
             ui.label("none yet");
         }
         let mut export = None;
+        let mut bed = None;
+        if !s.candidates.is_empty() {
+            ui.horizontal(|ui| {
+                ui.label("Beds");
+                ui.add(
+                    egui::DragValue::new(&mut self.bed_seconds)
+                        .range(1.0..=MAX_BED_S)
+                        .suffix(" s"),
+                )
+                .on_hover_text("loop length, or seconds added past a candidate's end");
+            });
+        }
+        let bed_seconds = self.bed_seconds;
         for (i, c) in s.candidates.iter_mut().enumerate() {
             let selected = s.selected == Some(i);
             ui.group(|ui| {
@@ -47,13 +61,34 @@ impl StudioApp {
                 ui.add(egui::Slider::new(&mut c.edits.fade_in_s, 0.0..=2.0).text("fade in s"));
                 ui.add(egui::Slider::new(&mut c.edits.fade_out_s, 0.0..=2.0).text("fade out s"));
                 ui.checkbox(&mut c.edits.normalize, "normalise to -23 LUFS");
-                if ui.button(format!("export {}", i + 1)).clicked() {
-                    export = Some(i);
-                }
+                ui.horizontal(|ui| {
+                    if ui.button(format!("export {}", i + 1)).clicked() {
+                        export = Some(i);
+                    }
+                    if ui
+                        .button(format!("loop {}", i + 1))
+                        .on_hover_text("a seamless loop of the bed length, as a new candidate")
+                        .clicked()
+                    {
+                        bed = Some((i, Bed::Loop(bed_seconds)));
+                    }
+                    if ui
+                        .button(format!("extend {}", i + 1))
+                        .on_hover_text(
+                            "continued past its end by the bed length, as a new candidate",
+                        )
+                        .clicked()
+                    {
+                        bed = Some((i, Bed::Extend(bed_seconds)));
+                    }
+                });
             });
         }
         if let Some(i) = export {
             s.export(i);
+        }
+        if let Some((i, b)) = bed {
+            s.make_bed(i, b);
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct StudioApp {
     pub zoom: f64,
     /// Vocal imitation path as typed.
     pub imitation_path: String,
+    /// Length of the beds made from candidates (loop length, or seconds added), seconds.
+    pub bed_seconds: f64,
     /// The marker being dragged on the timeline.
     dragged_marker: Option<usize>,
     /// The sound library.
@@ -84,6 +86,7 @@ impl StudioApp {
             previous: None,
             zoom: 1.0,
             imitation_path: String::new(),
+            bed_seconds: 30.0,
             dragged_marker: None,
             library,
             outputs: Vec::new(),
