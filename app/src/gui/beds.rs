@@ -3,7 +3,7 @@
 //! (the generated audio is never changed), with the loop's seam measured and logged.
 
 use avsync_engine::dsp::looping::{extend, make_loop, seam};
-use avsync_engine::dsp::mel::{MelConfig, MelExtractor};
+use avsync_engine::dsp::MelExtractor;
 use avsync_engine::pipeline::model::SAMPLE_RATE;
 use avsync_engine::{Error, Result};
 
@@ -80,7 +80,7 @@ impl Studio {
                 (longer, format!("{} +{s:.1} s", source.name), note)
             }
         };
-        let mel = MelExtractor::new(MelConfig::audioldm())?.log_mel(&audio)?;
+        let mel = MelExtractor::audioldm()?.log_mel(&audio)?;
         let start = source.range.0;
         let length = audio.len() as f64 / rate;
         let mut rendered = source.rendered.clone();
