@@ -2,8 +2,8 @@
 //! or the candidate continued past its end. Each becomes a new candidate beside its source
 //! (the generated audio is never changed), with the loop's seam measured and logged.
 
-use avsync_engine::dsp::looping::{extend, make_loop, seam};
 use avsync_engine::dsp::MelExtractor;
+use avsync_engine::dsp::looping::{extend, make_loop, seam};
 use avsync_engine::pipeline::model::SAMPLE_RATE;
 use avsync_engine::{Error, Result};
 

@@ -263,20 +263,31 @@ mod tests {
         }
     }
 
+    impl Tiny {
+        fn nets(&self) -> Networks<'_> {
+            Networks {
+                unet: &self.unet,
+                vae: &self.vae,
+                vocoder: Vocoding::Neural(&self.vocoder),
+                schedule: &self.schedule,
+            }
+        }
+
+        /// Text-only conditions of one window (its unconditional and conditional rows).
+        fn conditions(&self, device: &Device) -> ProjectedConditions {
+            let text: Tensor<3> = NoiseRng::new(5).tensor([2, 3, 12], device);
+            self.unet.project(&Conditions::text(text, None))
+        }
+    }
+
     /// Without guidance only the conditional rows run, and the result is what guidance at
     /// 1 computes from both halves.
     #[test]
     fn unguided_sampling_skips_the_unconditional_rows() {
         let device = Device::flex();
         let t = tiny(&device);
-        let nets = Networks {
-            unet: &t.unet,
-            vae: &t.vae,
-            vocoder: Vocoding::Neural(&t.vocoder),
-            schedule: &t.schedule,
-        };
-        let text: Tensor<3> = NoiseRng::new(5).tensor([2, 3, 12], &device);
-        let cond = t.unet.project(&Conditions::text(text, None));
+        let nets = t.nets();
+        let cond = t.conditions(&device);
         let noise = NoiseRng::new(1).normals(8 * 8 * 4);
         let run = |guidance: f64| {
             let job = LatentJob {
@@ -307,14 +318,8 @@ mod tests {
     fn renders_shapes_deterministically_and_cancels_within_a_step() {
         let device = Device::flex();
         let t = tiny(&device);
-        let nets = Networks {
-            unet: &t.unet,
-            vae: &t.vae,
-            vocoder: Vocoding::Neural(&t.vocoder),
-            schedule: &t.schedule,
-        };
-        let text: Tensor<3> = NoiseRng::new(5).tensor([2, 3, 12], &device);
-        let cond = t.unet.project(&Conditions::text(text, None));
+        let nets = t.nets();
+        let cond = t.conditions(&device);
         let shape = [8, 8, 4];
         let noise = NoiseRng::new(1).normals(8 * 8 * 4);
         let other = NoiseRng::new(2).normals(8 * 8 * 4);
