@@ -201,7 +201,8 @@ pub struct ConditionInputs {
     pub audio: Option<Tensor<3>>,
 }
 
-/// Everything the transformer blocks attend to, projected once per forward pass.
+/// Everything the transformer blocks attend to, as tokens of the cross-attention width
+/// (`UNet2DConditionModel::project` turns them into each block's keys and values).
 #[derive(Debug, Clone)]
 pub struct Conditions {
     /// Text tokens `[B, L, cross_dim]`.
@@ -236,33 +237,6 @@ impl Conditions {
             audio: None,
             scales: AdapterScales::OFF,
         }
-    }
-}
-
-impl Conditions {
-    /// For `n` candidates guided together: the rows `[u_1..u_W, c_1..c_W]` (unconditional and
-    /// conditional rows of `W` windows) become `[(u_1..u_W) x n, (c_1..c_W) x n]`, candidate
-    /// by candidate, the layout the denoising loop splits.
-    pub fn expand_pairs(&self, n: usize) -> Self {
-        fn pairs<const D: usize>(t: &Tensor<D>, n: usize) -> Tensor<D> {
-            let w = t.dims()[0] / 2;
-            let u = t.clone().narrow(0, 0, w).repeat_dim(0, n);
-            let c = t.clone().narrow(0, w, w).repeat_dim(0, n);
-            Tensor::cat(vec![u, c], 0)
-        }
-        Self {
-            text: pairs(&self.text, n),
-            text_bias: self.text_bias.as_ref().map(|b| pairs(b, n)),
-            video: self.video.as_ref().map(|v| pairs(v, n)),
-            frames: self.frames.as_ref().map(|f| pairs(f, n)),
-            audio: self.audio.as_ref().map(|a| pairs(a, n)),
-            scales: self.scales,
-        }
-    }
-
-    /// Windows (`W`) these conditions hold.
-    pub fn windows(&self) -> usize {
-        self.text.dims()[0] / 2
     }
 }
 

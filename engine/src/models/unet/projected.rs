@@ -41,8 +41,9 @@ impl ProjectedConditions {
         self.blocks.first().map_or(0, |b| b.text.k.dims()[0])
     }
 
-    /// As [`Conditions::expand_pairs`](crate::models::adapters::Conditions::expand_pairs):
-    /// rows `[u_1..u_W, c_1..c_W]` become `[(u_1..u_W) x n, (c_1..c_W) x n]`.
+    /// For `n` candidates guided together: the rows `[u_1..u_W, c_1..c_W]` (unconditional and
+    /// conditional rows of `W` windows) become `[(u_1..u_W) x n, (c_1..c_W) x n]`, candidate
+    /// by candidate, the layout the denoising loop splits.
     pub fn expand_pairs(&self, n: usize) -> Self {
         fn pairs(t: &Tensor<4>, n: usize) -> Tensor<4> {
             let w = t.dims()[0] / 2;
