@@ -81,8 +81,9 @@ const STUCK_READS: u32 = 16;
 /// file: some damaged files make it report invalid data at the same byte forever (a fuzzed
 /// 9 KB MOV did), which `ffmpeg-next`'s packet iterator retries without end.
 pub(crate) fn next_packet(input: &mut Input) -> Option<Packet> {
+    // The position is asked for only after a failed read, off the path of good packets.
     let mut stuck = 0;
-    let mut at = byte_position(input);
+    let mut at = None;
     loop {
         // A fresh packet for every read: av_read_frame overwrites a packet without releasing
         // the buffer it holds, so reusing one leaks every packet of the file.
