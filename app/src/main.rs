@@ -9,6 +9,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     keep_large_buffers_mapped();
     let args = cli::Cli::parse();
+    if args.is_command() {
+        end_quietly_on_closed_pipe();
+    }
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -35,3 +38,17 @@ fn keep_large_buffers_mapped() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_large_buffers_mapped() {}
+
+/// `avsync probe clip.mp4 | head` closes the pipe early: a command ends as Unix tools do
+/// (the default SIGPIPE action) rather than panic in `println!`. The editor keeps Rust's
+/// default, so a closed socket is an error it handles, not the end of the session.
+#[cfg(unix)]
+fn end_quietly_on_closed_pipe() {
+    // SAFETY: restores the default action of one signal, before any other thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn end_quietly_on_closed_pipe() {}

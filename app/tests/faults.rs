@@ -264,3 +264,20 @@ fn a_training_run_killed_anywhere_resumes_from_its_last_whole_checkpoint() {
         "a checkpoint cut short by the kill is removed"
     );
 }
+
+/// A reader that closes the pipe before the command writes (`avsync probe clip | head -0`):
+/// the command ends as a Unix tool does, without a panic.
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    let mut child = avsync()
+        .arg("probe")
+        .arg(media("cfr_25.mp4"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -2,9 +2,11 @@
 //! random model, see the candidates appear, nudge one, export it and probe the files.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use avsync_app::gui::audition::Audition;
 use avsync_app::gui::library::Library;
+use avsync_app::gui::recorder::Input;
 use avsync_app::gui::studio::Studio;
 use avsync_app::gui::view::StudioApp;
 use avsync_engine::AudioBuffer;
@@ -328,6 +330,69 @@ fn markers_tapped_imitated_spotted_and_saved() {
     reopened.load_project(&project);
     assert_eq!(reopened.markers.times(), times.as_slice());
     assert_eq!(reopened.candidates.len(), 1);
+}
+
+#[test]
+fn an_imitation_recorded_while_the_range_plays_becomes_markers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(&dir.path().join("no-model"), dir.path());
+    app.open(media("cfr_25.mp4"));
+    app.studio.range = (0.2, 1.0);
+    // The performer's take: stereo at 48 kHz, three "ts" from the start of recording.
+    let rate = 48_000;
+    let mut take = vec![0f32; 2 * rate];
+    for at in [0.1, 0.4, 0.64] {
+        let i = (at * rate as f64) as usize;
+        for k in 0..480 {
+            let s = 0.6 * (k as f32 * 0.7).sin() * (1.0 - k as f32 / 480.0);
+            take[2 * (i + k)] = s;
+            take[2 * (i + k) + 1] = s;
+        }
+    }
+    app.input = Input::Take(Arc::new(take), 2, rate as u32);
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    harness.step();
+
+    harness.get_by_label("Record imitation").click();
+    harness.step();
+    assert!(harness.state().audition.is_playing(), "the picture plays");
+    assert_eq!(harness.state().studio.playhead, 0.2, "from the in point");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    harness.step();
+    // Stopped by hand (unless a slow machine already reached the out point).
+    if let Some(stop) = harness.query_by_label("Stop recording") {
+        stop.click();
+        harness.step();
+    }
+
+    let state = harness.state();
+    assert!(!state.audition.is_playing());
+    let times = state.studio.markers.times().to_vec();
+    assert_eq!(times.len(), 3, "{times:?} {:?}", state.studio.log);
+    for (t, want) in times.iter().zip([0.3, 0.6, 0.84]) {
+        assert!((t - want).abs() <= 0.041, "{times:?}");
+    }
+    let kept = dir.path().join("cfr_25_imitation_1.wav");
+    assert_eq!(state.imitation_path, kept.display().to_string());
+    let info = probe(&kept).unwrap();
+    assert_eq!(info.audio[0].sample_rate, 48_000);
+    assert_eq!(info.audio[0].channels, 1);
+
+    // Recording stops by itself at the out point; a silent take is reported, not turned
+    // into markers.
+    harness.state_mut().studio.markers.clear();
+    harness.state_mut().input = Input::Take(Arc::new(vec![0.0; 4_800]), 1, 48_000);
+    harness.step();
+    harness.get_by_label("Record imitation").click();
+    harness.step();
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    harness.step();
+    assert!(harness.query_by_label("Stop recording").is_none());
+    assert!(harness.state().studio.markers.is_empty());
+    let message = harness.state().studio.last_message().unwrap();
+    assert!(message.contains("silent"), "{message}");
 }
 
 #[test]

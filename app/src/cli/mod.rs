@@ -29,6 +29,13 @@ pub struct Cli {
     command: Option<Command>,
 }
 
+impl Cli {
+    /// Whether this runs a command (else it opens the editor).
+    pub fn is_command(&self) -> bool {
+        self.command.is_some()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Describe a media file as JSON: container, duration, video timing, audio streams.

@@ -18,6 +18,8 @@ struct Playing {
     candidate: usize,
     /// Clip time at which playback started.
     from: f64,
+    /// Clip time at which it ends.
+    until: f64,
     /// Player of this playback (device mode).
     player: Option<Player>,
     /// Wall-clock start (no device).
@@ -97,18 +99,27 @@ impl Audition {
         self.playing.as_ref().map(|p| p.candidate)
     }
 
-    /// Play `candidate` from clip time `from`; `audio` is its 16 kHz waveform starting at
-    /// clip time `start` (after nudging), `gain` a linear factor.
-    pub fn play(&mut self, candidate: usize, audio: &[f32], start: f64, gain: f32, from: f64) {
+    /// Play `candidate` from clip time `from` to `until`; `audio` is its 16 kHz waveform
+    /// starting at clip time `start` (after nudging), `gain` a linear factor. Where there is
+    /// no audio the output plays silence, so its clock (the picture's) keeps running.
+    pub fn play(
+        &mut self,
+        candidate: usize,
+        audio: &[f32],
+        start: f64,
+        gain: f32,
+        (from, until): (f64, f64),
+    ) {
         self.stop();
         let player = self.sink.as_ref().ok().map(|sink| {
             let player = Player::connect_new(sink.mixer());
-            player.append(source_from(audio, start, gain, from));
+            player.append(source_from(audio, start, gain, (from, until)));
             player
         });
         self.playing = Some(Playing {
             candidate,
             from,
+            until,
             player,
             started: Instant::now(),
         });
@@ -155,30 +166,33 @@ impl Audition {
     /// The clip time the picture should show now: playback start plus what the output has
     /// played (or the wall clock without a device).
     pub fn position(&self) -> Option<f64> {
-        self.playing.as_ref().map(|p| {
-            let played = match &p.player {
-                Some(player) => player.get_pos().as_secs_f64(),
-                None => p.started.elapsed().as_secs_f64(),
-            };
-            p.from + played
+        self.playing.as_ref().map(|p| match &p.player {
+            Some(player) if player.empty() => p.until,
+            Some(player) => p.from + player.get_pos().as_secs_f64(),
+            None => p.from + p.started.elapsed().as_secs_f64(),
         })
     }
 }
 
-/// The part of `audio` (16 kHz, starting at clip time `start`) from clip time `from`, with
-/// silence first when `from` is before the audio, as a mono source.
-pub fn source_from(audio: &[f32], start: f64, gain: f32, from: f64) -> SamplesBuffer {
-    let offset = ((from - start) * f64::from(RATE)).round() as i64;
-    let mut samples: Vec<f32> = if offset >= 0 {
-        audio.get(offset as usize..).unwrap_or(&[]).to_vec()
-    } else {
-        let mut v = vec![0f32; (-offset) as usize];
-        v.extend_from_slice(audio);
-        v
-    };
-    for s in &mut samples {
-        *s *= gain;
-    }
+/// The part of `audio` (16 kHz, starting at clip time `start`) from clip time `from` to
+/// `until`, silent where the audio does not reach, as a mono source.
+pub fn source_from(
+    audio: &[f32],
+    start: f64,
+    gain: f32,
+    (from, until): (f64, f64),
+) -> SamplesBuffer {
+    let rate = f64::from(RATE);
+    let len = ((until - from).max(0.0) * rate).round() as usize;
+    let offset = ((from - start) * rate).round() as i64;
+    let samples: Vec<f32> = (0..len as i64)
+        .map(|i| {
+            usize::try_from(offset + i)
+                .ok()
+                .and_then(|j| audio.get(j))
+                .map_or(0.0, |s| s * gain)
+        })
+        .collect();
     SamplesBuffer::new(
         NonZero::new(1).expect("one channel"),
         NonZero::new(RATE).expect("positive rate"),
@@ -199,7 +213,7 @@ mod tests {
             .collect();
         // Start at clip time 3.5 s; the candidate starts at 3.0 s, so playback begins half a
         // second into it.
-        player.append(source_from(&audio, 3.0, 1.0, 3.5));
+        player.append(source_from(&audio, 3.0, 1.0, (3.5, 6.0)));
         let first = output.next().unwrap();
         assert!((first - 0.25).abs() < 1e-3, "{first}");
         for _ in 0..RATE / 2 {
@@ -213,6 +227,7 @@ mod tests {
             playing: Some(Playing {
                 candidate: 0,
                 from: 3.5,
+                until: 6.0,
                 player: Some(player),
                 started: Instant::now(),
             }),
@@ -221,9 +236,20 @@ mod tests {
         assert!((t - 4.0).abs() < 0.02, "picture at {t} s");
 
         // Before the candidate starts: silence first.
-        let src = source_from(&audio, 3.0, 0.5, 2.0);
+        let src = source_from(&audio, 3.0, 0.5, (2.0, 5.0));
         let v: Vec<f32> = src.take(RATE as usize + 2).collect();
         assert!(v[..RATE as usize].iter().all(|s| *s == 0.0));
         assert_eq!(v[RATE as usize + 1], 0.5 * audio[1]);
+
+        // Past the candidate's end (5.0 s) the clock keeps running on silence to `until`.
+        let src = source_from(&audio, 3.0, 1.0, (4.0, 7.0));
+        let v: Vec<f32> = src.collect();
+        assert_eq!(v.len(), 3 * RATE as usize);
+        assert!(v[RATE as usize + 8..].iter().all(|s| *s == 0.0));
+        // Picture alone: silence over the whole range.
+        assert_eq!(
+            source_from(&[], 0.0, 0.0, (1.0, 1.5)).count(),
+            RATE as usize / 2
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod frames;
 pub mod library;
 pub mod markers;
 pub mod project;
+pub mod recorder;
 pub mod studio;
 pub mod timecode;
 pub mod timing;

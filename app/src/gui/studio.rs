@@ -417,6 +417,20 @@ impl Studio {
         }
     }
 
+    /// The folder files made from the clip at `clip_path` go to (the export folder, else
+    /// beside the clip) and the clip's file stem that names them.
+    pub(crate) fn output_place(&self, clip_path: &Path) -> (PathBuf, String) {
+        let dir = self.export_dir.clone().unwrap_or_else(|| {
+            clip_path
+                .parent()
+                .map_or_else(std::env::temp_dir, Path::to_path_buf)
+        });
+        let stem = clip_path
+            .file_stem()
+            .map_or_else(|| "clip".into(), |s| s.to_string_lossy().into_owned());
+        (dir, stem)
+    }
+
     fn try_export(&self, index: usize) -> avsync_engine::Result<Vec<PathBuf>> {
         let clip = self
             .clip
@@ -426,16 +440,8 @@ impl Studio {
             .candidates
             .get(index)
             .ok_or_else(|| avsync_engine::Error::invalid("no such candidate"))?;
-        let stem = clip
-            .path
-            .file_stem()
-            .map_or_else(|| "clip".into(), |s| s.to_string_lossy().into_owned());
+        let (dir, stem) = self.output_place(&clip.path);
         let fps = clip.rate.fps();
-        let dir = self.export_dir.clone().unwrap_or_else(|| {
-            clip.path
-                .parent()
-                .map_or_else(std::env::temp_dir, Path::to_path_buf)
-        });
         let (audio, loudness) =
             master_candidate(&c.rendered.audio, &c.master(self.export_rate), fps)?;
         let wav = dir.join(format!("{stem}_avsync_{}.wav", index + 1));

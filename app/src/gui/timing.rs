@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 
 use avsync_engine::dsp::MelExtractor;
 use avsync_engine::gmds::Lineage;
-use avsync_engine::media::{DecodeOptions, decode_audio};
+use avsync_engine::media::{DecodeOptions, WavSpec, decode_audio, write_wav};
 use avsync_engine::pipeline::RenderedCandidate;
 use avsync_engine::pipeline::model::SAMPLE_RATE;
 use avsync_engine::pipeline::spot::{SpotEvent, SpotVariation, spot};
-use avsync_engine::{Error, Result};
+use avsync_engine::{AudioBuffer, Error, Result};
 
 use super::candidate::{CandidateItem, Edits};
 use super::markers::imitation_onsets;
+use super::recorder::Recording;
 use super::studio::Studio;
 
 impl Studio {
@@ -45,6 +46,48 @@ impl Studio {
             }
             Err(e) => self.error(e),
         }
+    }
+
+    /// Keep a vocal imitation recorded from the in point as a WAV in the export folder and
+    /// add a marker at each of its onsets; returns the file written.
+    pub fn markers_from_recording(&mut self, take: &Recording) -> Option<PathBuf> {
+        match self.keep_recording(take) {
+            Ok(path) => {
+                let peak = take.samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+                if peak < 1e-4 {
+                    self.error(format!(
+                        "the recording is silent (is the microphone muted?): {}",
+                        path.display()
+                    ));
+                } else {
+                    self.markers_from_imitation(&path);
+                }
+                Some(path)
+            }
+            Err(e) => {
+                self.error(e);
+                None
+            }
+        }
+    }
+
+    fn keep_recording(&self, take: &Recording) -> Result<PathBuf> {
+        let Some(clip) = &self.clip else {
+            return Err(Error::invalid("open a clip first"));
+        };
+        if take.samples.is_empty() {
+            return Err(Error::invalid("nothing was recorded"));
+        }
+        let (dir, stem) = self.output_place(&clip.path);
+        let path = (1..)
+            .map(|n| dir.join(format!("{stem}_imitation_{n}.wav")))
+            .find(|p| !p.exists())
+            .expect("an unused name");
+        write_wav(
+            &path,
+            &AudioBuffer::new(take.rate, 1, take.samples.clone()),
+            &WavSpec::default(),
+        )
     }
 
     /// Place the reference sound at every marker in the in/out range, with small gain and

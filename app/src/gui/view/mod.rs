@@ -21,6 +21,7 @@ mod viewer;
 use super::audition::Audition;
 use super::frames::FrameServer;
 use super::library::Library;
+use super::recorder::{Input, Recorder};
 use super::studio::Studio;
 
 /// Peaks and log-mel of a decoded sound, or why it could not be read.
@@ -54,6 +55,10 @@ pub struct StudioApp {
     pub zoom: f64,
     /// Vocal imitation path as typed.
     pub imitation_path: String,
+    /// Where recorded imitations come from.
+    pub input: Input,
+    /// The imitation being recorded.
+    recording: Option<Recorder>,
     /// Length of the beds made from candidates (loop length, or seconds added), seconds.
     pub bed_seconds: f64,
     /// The marker being dragged on the timeline.
@@ -86,6 +91,8 @@ impl StudioApp {
             previous: None,
             zoom: 1.0,
             imitation_path: String::new(),
+            input: Input::Microphone,
+            recording: None,
             bed_seconds: 30.0,
             dragged_marker: None,
             library,
@@ -227,7 +234,9 @@ impl StudioApp {
         if let Some(t) = self.audition.position() {
             let end = self.studio.clip.as_ref().map_or(0.0, |c| c.duration);
             let (a, b) = self.studio.range;
-            if self.loop_range && t >= b {
+            if self.recording.is_some() && t >= b {
+                self.audition.stop();
+            } else if self.loop_range && t >= b {
                 self.studio.playhead = a;
                 self.start_playback();
             } else if t >= end {
@@ -236,6 +245,13 @@ impl StudioApp {
                 self.studio.playhead = t;
             }
             ui.ctx().request_repaint();
+        }
+        if self.recording.is_some() {
+            if self.audition.is_playing() {
+                ui.ctx().request_repaint();
+            } else {
+                self.finish_recording();
+            }
         }
         if self.studio.busy() {
             ui.ctx()
@@ -371,8 +387,12 @@ impl StudioApp {
 
     /// Play the selected candidate (or the picture alone) from the playhead.
     pub fn start_playback(&mut self) {
-        let fps = self.studio.clip.as_ref().map_or(25.0, |c| c.rate.fps());
-        let from = self.studio.playhead;
+        let (fps, end) = self
+            .studio
+            .clip
+            .as_ref()
+            .map_or((25.0, 0.0), |c| (c.rate.fps(), c.duration));
+        let span = (self.studio.playhead, end);
         match self
             .studio
             .selected
@@ -381,9 +401,9 @@ impl StudioApp {
             Some((i, c)) => {
                 let start = c.range.0 + c.edits.nudge_frames as f64 / fps;
                 let gain = 10f32.powf(c.edits.gain_db as f32 / 20.0);
-                self.audition.play(i, &c.rendered.audio, start, gain, from);
+                self.audition.play(i, &c.rendered.audio, start, gain, span);
             }
-            None => self.audition.play(usize::MAX, &[], 0.0, 0.0, from),
+            None => self.audition.play(usize::MAX, &[], 0.0, 0.0, span),
         }
     }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, ColorImage, TextureOptions, Vec2};
 
+use super::super::recorder::Recorder;
 use super::{AUDIO_EXTENSIONS, STRIP_HEIGHT, StudioApp};
 
 impl StudioApp {
@@ -48,23 +49,34 @@ impl StudioApp {
                 }
             }
         }
-        if let Some((_, tex)) = &self.texture {
-            // Room for what is drawn below: transport and marker rows, the timeline with a
-            // lane per candidate, the spectrogram of the selected one.
-            let lanes = self.studio.candidates.len() as f32;
-            let spectrogram = if self.studio.selected.is_some() {
-                150.0
-            } else {
-                0.0
-            };
-            let below = 130.0 + STRIP_HEIGHT + 36.0 * lanes + spectrogram;
-            let avail = ui.available_size() - Vec2::new(0.0, below);
-            let size = tex.size_vec2();
-            let scale = (avail.x / size.x).min(avail.y / size.y).clamp(0.1, 4.0);
-            ui.vertical_centered(|ui| {
+        // Room for what is drawn below: transport and marker rows, the timeline with a
+        // lane per candidate, the spectrogram of the selected one.
+        let lanes = self.studio.candidates.len() as f32;
+        let spectrogram = if self.studio.selected.is_some() {
+            150.0
+        } else {
+            0.0
+        };
+        let below = 130.0 + STRIP_HEIGHT + 36.0 * lanes + spectrogram;
+        let avail = ui.available_size() - Vec2::new(0.0, below);
+        // The picture's shape is known before its first frame is decoded, so the controls
+        // below do not jump when it arrives.
+        let size = match &self.texture {
+            Some((_, tex)) => tex.size_vec2(),
+            None => clip.info.video.as_ref().map_or(Vec2::new(16.0, 9.0), |v| {
+                Vec2::new(v.width.max(1) as f32, v.height.max(1) as f32)
+            }),
+        };
+        let scale = (avail.x / size.x).min(avail.y / size.y).clamp(0.1, 4.0);
+        ui.vertical_centered(|ui| match &self.texture {
+            Some((_, tex)) => {
                 ui.image((tex.id(), size * scale));
-            });
-        }
+            }
+            None => {
+                let (rect, _) = ui.allocate_exact_size(size * scale, egui::Sense::hover());
+                ui.painter().rect_filled(rect, 0.0, egui::Color32::BLACK);
+            }
+        });
     }
 
     pub(super) fn transport(&mut self, ui: &mut egui::Ui) {
@@ -155,6 +167,7 @@ impl StudioApp {
                     self.studio.markers_from_imitation(&path);
                 }
             }
+            self.record_button(ui);
             ui.separator();
             if ui
                 .button("Spot reference")
@@ -164,5 +177,76 @@ impl StudioApp {
                 self.studio.spot();
             }
         });
+    }
+}
+
+impl StudioApp {
+    /// Record imitation / Stop: while recording, the picture plays (silently, so nothing
+    /// leaks into the microphone) from the in point to the out point, with an input meter.
+    fn record_button(&mut self, ui: &mut egui::Ui) {
+        match &self.recording {
+            None => {
+                if ui
+                    .add_enabled(
+                        self.studio.clip.is_some(),
+                        egui::Button::new("Record imitation"),
+                    )
+                    .on_hover_text(
+                        "perform the sounds with your voice while the range plays; \
+                         each onset becomes a marker",
+                    )
+                    .clicked()
+                {
+                    self.start_recording();
+                }
+            }
+            Some(recorder) => {
+                let (seconds, level) = (recorder.seconds(), recorder.level());
+                if ui.button("Stop recording").clicked() {
+                    self.audition.stop();
+                    self.finish_recording();
+                }
+                ui.label(
+                    egui::RichText::new(format!("REC {seconds:.1} s"))
+                        .color(egui::Color32::from_rgb(230, 60, 60)),
+                );
+                ui.add(
+                    egui::ProgressBar::new(level)
+                        .desired_width(80.0)
+                        .fill(if level >= 0.99 {
+                            egui::Color32::from_rgb(230, 60, 60)
+                        } else {
+                            egui::Color32::from_rgb(80, 190, 90)
+                        }),
+                )
+                .on_hover_text("input level");
+            }
+        }
+    }
+
+    /// Open the input, then play the picture from the in point.
+    pub fn start_recording(&mut self) {
+        if self.studio.clip.is_none() {
+            return;
+        }
+        match Recorder::start(self.input.clone()) {
+            Ok(recorder) => {
+                self.recording = Some(recorder);
+                let (from, to) = self.studio.range;
+                self.studio.playhead = from;
+                self.audition.play(usize::MAX, &[], 0.0, 0.0, (from, to));
+            }
+            Err(e) => self.studio.error(format!("recording: {e}")),
+        }
+    }
+
+    /// Keep the take and turn its onsets into markers.
+    pub fn finish_recording(&mut self) {
+        if let Some(recorder) = self.recording.take() {
+            let take = recorder.stop();
+            if let Some(path) = self.studio.markers_from_recording(&take) {
+                self.imitation_path = path.display().to_string();
+            }
+        }
     }
 }
