@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod checkpoint;
 pub mod heads;
+pub mod kernels;
 pub mod nn;
 pub mod resnet;
 pub mod unet;

@@ -7,6 +7,7 @@ use burn::tensor::module::{conv1d, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, activation};
 
+use super::kernels;
 use super::weights::{Init, StateDict, Weights};
 use crate::error::Result;
 
@@ -116,6 +117,21 @@ impl Conv2d {
 
     /// Apply to `[B, C, H, W]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let device = x.device();
+        let [_, _, k, _] = self.weight.dims();
+        if k == 3 && self.stride == 1 && self.padding == 1 && kernels::applies(&device, x.dtype()) {
+            let [b, _, h, w] = x.dims();
+            let c_out = self.weight.dims()[0];
+            let out = kernels::with_values(x, |x| {
+                kernels::with_values(self.weight.val(), |weight| match &self.bias {
+                    Some(bias) => kernels::with_values(bias.val(), |bias| {
+                        kernels::conv3x3(x, [b, x.len() / (b * h * w), h, w], weight, Some(bias))
+                    }),
+                    None => kernels::conv3x3(x, [b, x.len() / (b * h * w), h, w], weight, None),
+                })
+            });
+            return kernels::tensor_of(out, [b, c_out, h, w], &device);
+        }
         let opts = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1);
         conv2d(
             x,
@@ -229,6 +245,39 @@ impl GroupNorm {
 
     /// Normalise `[B, C, H, W]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.apply(x, false)
+    }
+
+    /// `silu(self.forward(x))`, the pre-activation of every ResNet convolution, in one kernel
+    /// on the CPU.
+    pub fn forward_silu(&self, x: Tensor<4>) -> Tensor<4> {
+        self.apply(x, true)
+    }
+
+    fn apply(&self, x: Tensor<4>, then_silu: bool) -> Tensor<4> {
+        let device = x.device();
+        if kernels::applies(&device, x.dtype()) {
+            let (mut values, dims) = kernels::take_values(x);
+            kernels::with_values(self.weight.val(), |weight| {
+                kernels::with_values(self.bias.val(), |bias| {
+                    kernels::group_norm_in_place(
+                        &mut values,
+                        dims,
+                        self.groups,
+                        self.eps,
+                        (weight, bias),
+                        then_silu,
+                    );
+                })
+            });
+            return kernels::tensor_of(values, dims, &device);
+        }
+        let x = self.composed(x);
+        if then_silu { silu(x) } else { x }
+    }
+
+    /// The layer as burn operations (the GPU, and training).
+    fn composed(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let grouped = normalize_last(
             x.reshape([b, self.groups, (c / self.groups) * h * w]),
@@ -311,6 +360,12 @@ impl RmsNorm {
 
 /// SiLU (swish), as diffusers' default activation.
 pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let device = x.device();
+    if kernels::applies(&device, x.dtype()) {
+        let (mut values, dims) = kernels::take_values(x);
+        kernels::silu_in_place(&mut values);
+        return kernels::tensor_of(values, dims, &device);
+    }
     activation::silu(x)
 }
 

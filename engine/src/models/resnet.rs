@@ -55,12 +55,12 @@ impl ResnetBlock2D {
 
     /// `x + conv2(silu(norm2(conv1(silu(norm1(x))) + proj(silu(temb)))))`.
     pub fn forward(&self, x: Tensor<4>, temb: Option<&Tensor<2>>) -> Tensor<4> {
-        let mut h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let mut h = self.conv1.forward(self.norm1.forward_silu(x.clone()));
         if let (Some(proj), Some(temb)) = (&self.time_emb_proj, temb) {
             let t: Tensor<4> = proj.forward(silu(temb.clone())).unsqueeze_dims(&[2, 3]);
             h = h + t;
         }
-        let h = self.conv2.forward(silu(self.norm2.forward(h)));
+        let h = self.conv2.forward(self.norm2.forward_silu(h));
         let skip = match &self.conv_shortcut {
             Some(c) => c.forward(x),
             None => x,

@@ -10,7 +10,7 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::PadMode;
 use serde::{Deserialize, Serialize};
 
-use super::nn::{Conv2d, GroupNorm, Linear, silu};
+use super::nn::{Conv2d, GroupNorm, Linear};
 use super::resnet::ResnetBlock2D;
 use super::unet::attention::{merge_heads, sdpa, split_heads};
 use super::unet::blocks::upsample_nearest2x;
@@ -359,7 +359,7 @@ impl AutoencoderKL {
         x = e.mid_block.forward(x);
         let moments = self
             .quant_conv
-            .forward(e.conv_out.forward(silu(e.conv_norm_out.forward(x))));
+            .forward(e.conv_out.forward(e.conv_norm_out.forward_silu(x)));
         let mut halves = moments.chunk(2, 1);
         let logvar = halves.pop().expect("two halves").clamp(-30.0, 20.0);
         let mean = halves.pop().expect("two halves");
@@ -379,6 +379,6 @@ impl AutoencoderKL {
                 x = conv.forward(upsample_nearest2x(x));
             }
         }
-        d.conv_out.forward(silu(d.conv_norm_out.forward(x)))
+        d.conv_out.forward(d.conv_norm_out.forward_silu(x))
     }
 }

@@ -23,7 +23,7 @@ use self::transformer::Transformer2D;
 use super::adapters::{
     AdapterConfig, AdapterScales, ConditionInputs, ConditionProjections, Conditions,
 };
-use super::nn::{Conv2d, GroupNorm, silu};
+use super::nn::{Conv2d, GroupNorm};
 use super::weights::{StateDict, Weights, save_safetensors};
 use crate::error::{Error, Result};
 
@@ -285,6 +285,6 @@ impl UNet2DConditionModel {
         for block in &self.up_blocks {
             x = block.forward(x, &temb, cond, &mut skips);
         }
-        self.conv_out.forward(silu(self.conv_norm_out.forward(x)))
+        self.conv_out.forward(self.conv_norm_out.forward_silu(x))
     }
 }

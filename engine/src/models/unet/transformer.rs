@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::models::adapters::{
     AdapterConfig, AdapterScales, Conditions, apply_rope, frame_positions, rope_tables,
 };
+use crate::models::kernels;
 use crate::models::nn::{GroupNorm, LayerNorm, Linear, gelu};
 use crate::models::weights::{Init, StateDict, Weights};
 
@@ -35,7 +36,16 @@ impl FeedForward {
 
     /// Apply to `[B, L, dim]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let mut halves = self.proj.forward(x).chunk(2, 2);
+        let projected = self.proj.forward(x);
+        let device = projected.device();
+        if kernels::applies(&device, projected.dtype()) {
+            let [b, l, two_inner] = projected.dims();
+            let gated = kernels::with_values(projected, |v| kernels::geglu(v, two_inner / 2));
+            return self
+                .out
+                .forward(kernels::tensor_of(gated, [b, l, two_inner / 2], &device));
+        }
+        let mut halves = projected.chunk(2, 2);
         let gate = halves.pop().expect("two halves");
         let hidden = halves.pop().expect("two halves");
         self.out.forward(hidden * gelu(gate))

@@ -1,0 +1,72 @@
+//! CPU kernels for the layers the networks spend their time in, used on the flex backend
+//! when no gradient is recorded (generation, evaluation); training and the GPU keep burn's
+//! own operations. Each is checked against burn's composition of the same layer in its tests
+//! and, through the networks, against PyTorch by the parity fixtures.
+
+mod activation;
+mod conv3x3;
+mod group_norm;
+
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn_flex::Flex;
+
+pub use activation::{erf, exp, geglu, silu_in_place};
+pub use conv3x3::conv3x3;
+pub use group_norm::group_norm_in_place;
+
+/// Whether tensors on `device` of `dtype` go through these kernels: f32 on the flex CPU
+/// backend, outside autodiff.
+pub fn applies(device: &Device, dtype: DType) -> bool {
+    dtype == DType::F32 && !device.is_autodiff() && *device == Device::flex()
+}
+
+/// The values of `x`, owned (moved out without a copy when `x` holds the only reference to
+/// them, as an activation does).
+pub(crate) fn take_values<const D: usize>(x: Tensor<D>) -> (Vec<f32>, [usize; D]) {
+    let dims = x.dims();
+    let data: TensorData = x.into_data();
+    let values = data
+        .try_into_vec::<f32>()
+        .expect("the kernels are used on f32 tensors only");
+    (values, dims)
+}
+
+/// Run `f` on the values of `x` where they lie (a parameter is read without a copy).
+pub(crate) fn with_values<const D: usize, R>(x: Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
+    let n = x.shape().num_elements();
+    let flex = x
+        .try_into_primitive::<Flex>()
+        .expect("the kernels are used on flex tensors only");
+    let flex = if flex.layout().is_contiguous() && flex.layout().start_offset() == 0 {
+        flex
+    } else {
+        flex.to_contiguous()
+    };
+    f(&flex.storage::<f32>()[..n])
+}
+
+/// A tensor on `device` holding `values` of shape `dims`.
+pub(crate) fn tensor_of<const D: usize>(
+    values: Vec<f32>,
+    dims: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values, dims), device)
+}
+
+/// A raw pointer shared by parallel tasks that write disjoint parts of one buffer.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+
+// SAFETY: every task writes a range no other task touches, and the buffer outlives the
+// parallel loop that uses it.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// The pointer (a method, so closures capture the shareable wrapper, not the field).
+    fn at(self, offset: usize) -> *mut f32 {
+        // SAFETY: callers stay inside the buffer the pointer was taken from.
+        unsafe { self.0.add(offset) }
+    }
+}
