@@ -3,7 +3,8 @@
 
 For each case it times PyTorch (diffusers' UNet2DConditionModel / AutoencoderKL, float32,
 inference mode, the same thread count) and then the engine (`cargo bench --bench model --
-unet-forward|vae-decode MODEL BATCH`), and prints both and the ratio engine / PyTorch:
+unet-forward|vae-decode MODEL BATCH`, with as many threads), and prints both and the ratio
+engine / PyTorch:
 
 - `default`: the shipped default model's U-Net and VAE, loaded from `assets/models/default`
   (their diffusers-layout weights load unchanged and strictly), 2.56 s windows (8x64x16
@@ -11,7 +12,8 @@ unet-forward|vae-decode MODEL BATCH`), and prints both and the ratio engine / Py
 - `tango2`: the Tango-2 preset (the full tier's U-Net, 866 M parameters, and the AudioLDM
   VAE) with random weights, 10.24 s (8x256x16 latents), 16 text tokens 1024 wide.
 
-Each number is the median of five runs after one warm-up.
+Each side's number is the median of five runs after one warm-up; the sides alternate for
+`--rounds` rounds and the medians of the rounds are compared.
 
     pip install torch==2.15.0 diffusers==0.42.1 safetensors==0.8.0 numpy==2.4.6
     python scripts/bench_torch.py [--threads 2] [--cases default,tango2]
@@ -19,6 +21,7 @@ Each number is the median of five runs after one warm-up.
 
 import argparse
 import json
+import os
 import subprocess
 import statistics
 import time
@@ -117,10 +120,12 @@ def torch_vae(model, batch):
     return median_time(lambda: vae.decode(z).sample)
 
 
-def engine(case, model, batch):
+def engine(case, model, batch, threads):
     cmd = ["cargo", "bench", "--quiet", "-p", "avsync-engine", "--bench", "model", "--",
            case, model, str(batch)]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    env = {**os.environ, "RAYON_NUM_THREADS": str(threads)}
+    out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True,
+                         text=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("RESULT "))
     return float(line.split()[2])
 
@@ -129,19 +134,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cases", default="default,tango2")
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    rows = []
+    cases = []
     for model in a.cases.split(","):
-        batches = [2, 6] if model == "default" else [2]
-        for batch in batches:
-            rows.append(("unet-forward", model, batch, torch_unet(model, batch)))
+        for batch in [2, 6] if model == "default" else [2]:
+            cases.append(("unet-forward", model, batch, torch_unet))
         for batch in [1, 3] if model == "default" else [1]:
-            rows.append(("vae-decode", model, batch, torch_vae(model, batch)))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+            cases.append(("vae-decode", model, batch, torch_vae))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"median of {a.rounds} alternating rounds")
     print(f"{'case':<28}{'PyTorch s':>11}{'engine s':>11}{'ratio':>8}")
-    for case, model, batch, t in rows:
-        e = engine(case, model, batch)
+    for case, model, batch, run_torch in cases:
+        # The two sides alternate, so a change in the machine's speed (a shared VM) touches both.
+        ts, es = [], []
+        for _ in range(a.rounds):
+            ts.append(run_torch(model, batch))
+            es.append(engine(case, model, batch, a.threads))
+        t, e = statistics.median(ts), statistics.median(es)
         print(f"{case + ' ' + model + ' b' + str(batch):<28}{t:>11.4f}{e:>11.4f}{e / t:>8.2f}",
               flush=True)
 

@@ -19,14 +19,18 @@ const CHUNK: usize = 1 << 15;
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.0);
-    let k = (x * LOG2E + ROUND) - ROUND;
+    // k = round(x / ln 2): after adding ROUND its low mantissa bits hold k, read as an integer
+    // (a float-to-int cast would be a scalar, saturating conversion).
+    let shifted = x * LOG2E + ROUND;
+    let k_bits = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let k = shifted - ROUND;
     let r = x - k * LN2_HI - k * LN2_LO;
     // Taylor series of e^r on |r| <= ln2 / 2, to r^6 (remainder under 1.2e-7).
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((k as i32 + 127) << 23) as u32)
+    p * f32::from_bits((k_bits.wrapping_add(127) << 23) as u32)
 }
 
 /// `erf(x)`: its Taylor series below 0.5 (where `1 - ...` would cancel), else Abramowitz and

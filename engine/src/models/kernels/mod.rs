@@ -7,6 +7,8 @@ mod activation;
 mod conv3x3;
 mod group_norm;
 
+use std::sync::OnceLock;
+
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn_flex::Flex;
 
@@ -15,9 +17,13 @@ pub use conv3x3::conv3x3;
 pub use group_norm::group_norm_in_place;
 
 /// Whether tensors on `device` of `dtype` go through these kernels: f32 on the flex CPU
-/// backend, outside autodiff.
+/// backend, outside autodiff, unless `AVSYNC_KERNELS=burn` asks for burn's operations
+/// throughout (to compare the two, or to rule the kernels out when chasing a difference).
 pub fn applies(device: &Device, dtype: DType) -> bool {
-    dtype == DType::F32 && !device.is_autodiff() && *device == Device::flex()
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    let enabled =
+        *ENABLED.get_or_init(|| std::env::var("AVSYNC_KERNELS").map_or(true, |v| v != "burn"));
+    enabled && dtype == DType::F32 && !device.is_autodiff() && *device == Device::flex()
 }
 
 /// The values of `x`, owned (moved out without a copy when `x` holds the only reference to
