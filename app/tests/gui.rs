@@ -35,6 +35,15 @@ fn app(model: &Path, export: &Path) -> StudioApp {
     StudioApp::new(studio, Audition::silent())
 }
 
+/// The editor in a 1280x900 window, its first frame drawn.
+fn window(app: StudioApp) -> Harness<'static, StudioApp> {
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    harness.step();
+    harness
+}
+
 #[test]
 fn open_generate_nudge_and_export() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,10 +52,7 @@ fn open_generate_nudge_and_export() {
     let mut app = app(&model, dir.path());
     app.open(media("cfr_25.mp4"));
     app.studio.request.text = "a door slams".into();
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
-    harness.step();
+    let mut harness = window(app);
 
     // The thumbnail strip arrives from its background thread.
     for _ in 0..500 {
@@ -249,10 +255,7 @@ fn markers_tapped_imitated_spotted_and_saved() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = app(&dir.path().join("no-model"), dir.path());
     app.open(media("cfr_25.mp4"));
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
-    harness.step();
+    let mut harness = window(app);
 
     // Taps: M at frames 2 and 10, twice on frame 10 (one event), then the button.
     for frame in [2, 10, 10] {
@@ -350,10 +353,7 @@ fn an_imitation_recorded_while_the_range_plays_becomes_markers() {
         }
     }
     app.input = Input::Take(Arc::new(take), 2, rate as u32);
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
-    harness.step();
+    let mut harness = window(app);
 
     harness.get_by_label("Record imitation").click();
     harness.step();
@@ -407,10 +407,7 @@ fn library_panel_indexes_searches_and_uses_a_hit() {
     );
     app.open(media("cfr_25.mp4"));
     app.library.folder = sfx.display().to_string();
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
-    harness.step();
+    let mut harness = window(app);
     harness.get_by_label("Index folder").click();
     harness.step();
     harness.state_mut().library.wait();
@@ -462,10 +459,7 @@ fn bad_files_are_reported_not_fatal() {
     app.open(media("tone.wav"));
     assert!(app.studio.last_message().unwrap().contains("no video"));
     app.open(media("cfr_25.mp4"));
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
-    harness.step();
+    let mut harness = window(app);
     harness.get_by_label("Generate").click();
     harness.step();
     let last = harness.state().studio.last_message().unwrap().to_string();

@@ -50,10 +50,10 @@ impl Studio {
 
     /// Keep a vocal imitation recorded from the in point as a WAV in the export folder and
     /// add a marker at each of its onsets; returns the file written.
-    pub fn markers_from_recording(&mut self, take: &Recording) -> Option<PathBuf> {
+    pub fn markers_from_recording(&mut self, take: Recording) -> Option<PathBuf> {
+        let peak = take.samples.iter().fold(0f32, |m, s| m.max(s.abs()));
         match self.keep_recording(take) {
             Ok(path) => {
-                let peak = take.samples.iter().fold(0f32, |m, s| m.max(s.abs()));
                 if peak < 1e-4 {
                     self.error(format!(
                         "the recording is silent (is the microphone muted?): {}",
@@ -71,7 +71,7 @@ impl Studio {
         }
     }
 
-    fn keep_recording(&self, take: &Recording) -> Result<PathBuf> {
+    fn keep_recording(&self, take: Recording) -> Result<PathBuf> {
         let Some(clip) = &self.clip else {
             return Err(Error::invalid("open a clip first"));
         };
@@ -85,7 +85,7 @@ impl Studio {
             .expect("an unused name");
         write_wav(
             &path,
-            &AudioBuffer::new(take.rate, 1, take.samples.clone()),
+            &AudioBuffer::new(take.rate, 1, take.samples),
             &WavSpec::default(),
         )
     }

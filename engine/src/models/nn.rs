@@ -120,14 +120,15 @@ impl Conv2d {
         let device = x.device();
         let [_, _, k, _] = self.weight.dims();
         if k == 3 && self.stride == 1 && self.padding == 1 && kernels::applies(&device, x.dtype()) {
-            let [b, _, h, w] = x.dims();
+            let dims = x.dims();
+            let [b, _, h, w] = dims;
             let c_out = self.weight.dims()[0];
             let out = kernels::with_values(x, |x| {
                 kernels::with_values(self.weight.val(), |weight| match &self.bias {
                     Some(bias) => kernels::with_values(bias.val(), |bias| {
-                        kernels::conv3x3(x, [b, x.len() / (b * h * w), h, w], weight, Some(bias))
+                        kernels::conv3x3(x, dims, weight, Some(bias))
                     }),
-                    None => kernels::conv3x3(x, [b, x.len() / (b * h * w), h, w], weight, None),
+                    None => kernels::conv3x3(x, dims, weight, None),
                 })
             });
             return kernels::tensor_of(out, [b, c_out, h, w], &device);

@@ -244,7 +244,7 @@ impl StudioApp {
     pub fn finish_recording(&mut self) {
         if let Some(recorder) = self.recording.take() {
             let take = recorder.stop();
-            if let Some(path) = self.studio.markers_from_recording(&take) {
+            if let Some(path) = self.studio.markers_from_recording(take) {
                 self.imitation_path = path.display().to_string();
             }
         }
