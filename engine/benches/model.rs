@@ -5,7 +5,7 @@
 //! classifier-free guidance, VAE decode, vocoder), `tango2-unet` (one Tango-2 U-Net forward
 //! at batch 2 on an 8x256x16 latent), `tango2-vae` (AudioLDM VAE decode of 1024x64) or
 //! `tango2-vocoder` (AudioLDM HiFi-GAN over 1024 frames), or `kernels` (per-kernel times at
-//! the small U-Net's sizes). Prints wall times and the
+//! the default model's sizes). Prints wall times and the
 //! process's peak resident memory. Each case runs in its own process so peaks are separate.
 //!
 //! The side-by-side with PyTorch (`scripts/bench_torch.py` runs both) uses `unet-forward
@@ -13,7 +13,9 @@
 //! U-Net or VAE as loaded from `assets/models/default` (2.56 s windows, 8x64x16 latents), or
 //! the Tango-2 preset with random weights (10.24 s, 8x256x16); the median of five runs after
 //! one warm-up, printed as `RESULT NAME SECONDS`. `unet-adapted BATCH` times the shipped U-Net
-//! with its adapters under a generation's conditions.
+//! with its adapters under a generation's conditions. `AVSYNC_RUNS=N` times N runs instead
+//! of five (a longer steady state to profile). The allocator is tuned as the `avsync` binary
+//! tunes it, so buffers are allocated and faulted in as in a generation.
 
 mod common;
 
@@ -51,6 +53,10 @@ fn time<T>(device: &Device, warmup: usize, mut f: impl FnMut() -> T) -> f64 {
 
 /// Median of `runs` timed runs after one warm-up; returns seconds.
 fn median_time<T>(device: &Device, runs: usize, mut f: impl FnMut() -> T) -> f64 {
+    let runs = std::env::var("AVSYNC_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(runs);
     let _ = time(device, 0, &mut f);
     let mut times: Vec<f64> = (0..runs).map(|_| time(device, 0, &mut f)).collect();
     times.sort_by(f64::total_cmp);
@@ -232,32 +238,43 @@ fn tango2_vocoder(device: &Device) {
     println!("AudioLDM HiFi-GAN, 1024 frames (10.24 s): {secs:.3} s");
 }
 
-/// Per-kernel times at the small U-Net's sizes (batch 2), to see what dominates a step.
+/// Per-kernel times at the default model's sizes: the U-Net's levels at batch 6 (three
+/// windows with guidance) and the VAE decoder's at batch 3, to see what dominates a step.
 fn kernels(device: &Device) {
     use avsync_engine::models::nn::{Conv2d, GroupNorm};
     use avsync_engine::models::unet::attention::sdpa;
     let w = Weights::fresh(device);
     let mut rng = NoiseRng::new(3);
-    for (c, h, wd) in [(64, 256, 16), (128, 128, 8), (192, 64, 4), (256, 32, 2)] {
+    let shapes = [
+        ("U-Net", 6, 32, 64, 16),
+        ("U-Net", 6, 64, 32, 8),
+        ("U-Net", 6, 128, 16, 4),
+        ("U-Net", 6, 128, 8, 2),
+        ("VAE", 3, 64, 64, 16),
+        ("VAE", 3, 64, 128, 32),
+        ("VAE", 3, 32, 256, 64),
+        ("VAE", 3, 16, 256, 64),
+    ];
+    for (net, b, c, h, wd) in shapes {
         let conv = Conv2d::load(&w.pp(format!("c{c}")), c, c, 3, 1, 1).expect("conv");
-        let norm = GroupNorm::load(&w.pp(format!("g{c}")), 32, c, 1e-5).expect("norm");
-        let x: Tensor<4> = rng.tensor([2, c, h, wd], device);
-        let tc = time(device, 2, || conv.forward(x.clone()));
-        let tg = time(device, 2, || norm.forward(x.clone()));
-        let gflop = 2.0 * 9.0 * (c * c * h * wd * 2) as f64 / 1e9;
+        let norm = GroupNorm::load(&w.pp(format!("g{c}")), 8, c, 1e-5).expect("norm");
+        let x: Tensor<4> = rng.tensor([b, c, h, wd], device);
+        let tc = median_time(device, 9, || conv.forward(x.clone()));
+        let tg = median_time(device, 9, || norm.forward(x.clone()));
+        let gflop = 2.0 * 9.0 * (c * c * h * wd * b) as f64 / 1e9;
         println!(
-            "conv3x3 {c}ch {h}x{wd} x2: {:.1} ms ({:.0} GFLOP/s); group norm {:.1} ms",
+            "{net} conv3x3 {c}ch {h}x{wd} x{b}: {:.2} ms ({:.0} GFLOP/s); group norm {:.2} ms",
             tc * 1e3,
             gflop / tc,
             tg * 1e3
         );
     }
-    for (tokens, heads, d) in [(1024, 2, 64), (256, 3, 64), (64, 4, 64)] {
-        let q: Tensor<4> = rng.tensor([2, heads, tokens, d], device);
-        let ta = time(device, 2, || sdpa(q.clone(), q.clone(), q.clone(), None));
-        let gflop = 4.0 * (2 * heads * tokens * tokens * d) as f64 / 1e9;
+    for (tokens, heads, d) in [(256, 2, 32), (64, 4, 32)] {
+        let q: Tensor<4> = rng.tensor([6, heads, tokens, d], device);
+        let ta = median_time(device, 9, || sdpa(q.clone(), q.clone(), q.clone(), None));
+        let gflop = 4.0 * (6 * heads * tokens * tokens * d) as f64 / 1e9;
         println!(
-            "self-attention {tokens} tokens x {heads} heads x2: {:.1} ms ({:.0} GFLOP/s)",
+            "self-attention {tokens} tokens x {heads} heads x{d} x6: {:.2} ms ({:.0} GFLOP/s)",
             ta * 1e3,
             gflop / ta
         );
@@ -272,6 +289,7 @@ fn kernels(device: &Device) {
 }
 
 fn main() {
+    common::allocate_like_the_app();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")

@@ -67,6 +67,9 @@ impl Linear {
     }
 }
 
+/// A CPU convolution kernel: input, its `[B, C_in, H, W]`, weight, bias.
+type Kernel = fn(&[f32], [usize; 4], &[f32], Option<&[f32]>) -> Vec<f32>;
+
 /// 2-D convolution (`weight [out, in, k, k]`), square kernel, zero padding.
 #[derive(Module, Debug)]
 pub struct Conv2d {
@@ -119,16 +122,21 @@ impl Conv2d {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let device = x.device();
         let [_, _, k, _] = self.weight.dims();
-        if k == 3 && self.stride == 1 && self.padding == 1 && kernels::applies(&device, x.dtype()) {
+        let kernel = match (k, self.stride, self.padding) {
+            (3, 1, 1) => Some(kernels::conv3x3 as Kernel),
+            (1, 1, 0) => Some(kernels::conv1x1 as Kernel),
+            _ => None,
+        };
+        if let Some(kernel) = kernel.filter(|_| kernels::applies(&device, x.dtype())) {
             let dims = x.dims();
             let [b, _, h, w] = dims;
             let c_out = self.weight.dims()[0];
             let out = kernels::with_values(x, |x| {
                 kernels::with_values(self.weight.val(), |weight| match &self.bias {
-                    Some(bias) => kernels::with_values(bias.val(), |bias| {
-                        kernels::conv3x3(x, dims, weight, Some(bias))
-                    }),
-                    None => kernels::conv3x3(x, dims, weight, None),
+                    Some(bias) => {
+                        kernels::with_values(bias.val(), |bias| kernel(x, dims, weight, Some(bias)))
+                    }
+                    None => kernel(x, dims, weight, None),
                 })
             });
             return kernels::tensor_of(out, [b, c_out, h, w], &device);
@@ -325,6 +333,18 @@ impl LayerNorm {
 
     /// Normalise the last dimension of `x`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let device = x.device();
+        if kernels::applies(&device, x.dtype()) {
+            let dims = x.dims();
+            let out = kernels::with_values(x, |x| {
+                kernels::with_values(self.weight.val(), |weight| {
+                    kernels::with_values(self.bias.val(), |bias| {
+                        kernels::layer_norm(x, self.eps, (weight, bias))
+                    })
+                })
+            });
+            return kernels::tensor_of(out, dims, &device);
+        }
         let x = normalize_last(x, self.eps);
         x * self.weight.val().unsqueeze() + self.bias.val().unsqueeze()
     }

@@ -1,24 +1,36 @@
-//! Direct 3x3 convolution (stride 1, padding 1) as nine shifted matrix products.
+//! Direct 3x3 convolution (stride 1, padding 1) as three matrix products over shifted copies
+//! of the input.
 //!
 //! burn-flex convolves through im2col: each 3x3 convolution copies its input, transposed to
 //! channels-last, into a patch matrix nine times its size and scatters the product back,
 //! which at the VAE's and the U-Net's outer widths (16-128 channels over thousands of
-//! positions) costs more than the product itself. Here each image is zero-padded once and
-//! kept as rows of `W + 2`: on that grid the tap `(dy, dx)` of every output position is the
-//! padded input shifted by `dy (W + 2) + dx` values, so a tap is one matrix product that
-//! reads the padded planes where they lie, `out[:, tile] += W_tap x_pad[:, tile + shift]`,
-//! accumulated in a tile of outputs that stays in cache. The two padding columns of each
-//! output row are computed and dropped (2 / (W + 2) extra work).
+//! positions) costs more than the product itself. Here each image is copied three times,
+//! shifted by one column left, not at all, and right (zeros where the shift runs off the
+//! row), each with a zero row above and below. On those copies the taps `(dy, 0..3)` of
+//! every output position are the same `3 C_in` rows shifted by `dy` rows, so a kernel row
+//! `dy` is one matrix product with a depth of `3 C_in` that reads the copies where they lie,
+//! `out[:, tile] += W_dy x shifted[:, tile + dy W]`, written straight into the output's
+//! channel planes. Nothing is computed and dropped (a zero-padded grid would compute its two
+//! border columns, a third of the work at the U-Net's innermost 4 columns), and the depth of
+//! `3 C_in` keeps narrow convolutions (16-64 channels) efficient in the matrix kernel.
+
+use std::cell::RefCell;
 
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
 use super::SharedOut;
 
-/// Output positions per tile, times the output channels (a tile of 64 K floats, 256 KB).
+/// Floats of output and input per tile (256 KB), so a tile's operands stay in cache.
 const TILE_FLOATS: usize = 1 << 16;
 /// Fewest output positions per tile, so each product stays wide enough to be efficient.
 const MIN_TILE: usize = 256;
+
+thread_local! {
+    /// The shifted copies of the last convolution on this thread, reused so that each call
+    /// does not fault in a fresh buffer three times the size of its input.
+    static SHIFTED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Convolve `x` (`[B, C_in, H, W]`, contiguous) with `weight` (`[C_out, C_in, 3, 3]`) and
 /// add `bias` (`[C_out]`): PyTorch's `conv2d(x, weight, bias, stride=1, padding=1)`.
@@ -31,54 +43,48 @@ pub fn conv3x3(
     let c_out = weight.len() / (c_in * 9);
     debug_assert_eq!(weight.len(), c_out * c_in * 9);
     debug_assert_eq!(x.len(), b * c_in * h * w);
-    let wp = w + 2;
-    // The padded plane, with two more values for the last row's rightmost taps.
-    let plane = (h + 2) * wp + 2;
-    let padded = pad(x, [b, c_in, h, w], plane);
-    // taps[k] = weight[:, :, dy, dx] as a row-major [C_out, C_in] matrix, k = 3 dy + dx.
-    let mut taps = vec![0f32; 9 * c_out * c_in];
-    for (o, filters) in weight.chunks_exact(c_in * 9).enumerate() {
-        for (i, filter) in filters.chunks_exact(9).enumerate() {
-            for (k, v) in filter.iter().enumerate() {
-                taps[(k * c_out + o) * c_in + i] = *v;
-            }
-        }
-    }
-    let rows = (TILE_FLOATS / c_out.max(1))
-        .max(MIN_TILE)
-        .div_ceil(wp)
-        .clamp(1, h.max(1));
-    let tiles = h.div_ceil(rows);
     let mut out = vec![0f32; b * c_out * h * w];
+    if out.is_empty() {
+        return out;
+    }
+    let depth = 3 * c_in;
+    let plane = (h + 2) * w;
+    let taps = kernel_rows(weight, c_in, c_out);
+    let rows = (TILE_FLOATS / (c_out + depth))
+        .max(MIN_TILE)
+        .div_ceil(w)
+        .clamp(1, h);
+    let tiles = h.div_ceil(rows);
     let dst = SharedOut(out.as_mut_ptr());
-    (0..b * tiles).into_par_iter().for_each_init(
-        || vec![0f32; c_out * rows * wp],
-        |acc, t| {
+    SHIFTED.with_borrow_mut(|shifted| {
+        shift_columns(x, [b, c_in, h, w], shifted);
+        let shifted = &shifted[..];
+        (0..b * tiles).into_par_iter().for_each(|t| {
             let (image, tile) = (t / tiles, t % tiles);
             let y0 = tile * rows;
-            let y1 = (y0 + rows).min(h);
-            let len = (y1 - y0) * wp;
-            let source = &padded[image * c_in * plane..(image + 1) * c_in * plane];
-            for (k, tap) in taps.chunks_exact(c_out * c_in).enumerate() {
-                let shift = (k / 3) * wp + k % 3;
-                let first = y0 * wp + shift;
-                debug_assert!(first + len + (c_in - 1) * plane <= source.len());
-                // SAFETY: `acc` holds C_out rows of `len` values; `tap` is C_out x C_in; the
-                // input rows start `plane` apart at `first` and hold `len` values each,
-                // inside `source` (asserted above).
+            let len = ((y0 + rows).min(h) - y0) * w;
+            let source = &shifted[image * depth * plane..][..depth * plane];
+            let first = dst.at(image * c_out * h * w + y0 * w);
+            for (dy, tap) in taps.chunks_exact(c_out * depth).enumerate() {
+                let from = (y0 + dy) * w;
+                debug_assert!(from + len + (depth - 1) * plane <= source.len());
+                // SAFETY: the tile writes `len` values from `first` in each of the C_out
+                // planes of `image` (H W apart), which no other tile touches; `tap` is
+                // C_out x 3 C_in; the input rows start `plane` apart at `from` and hold
+                // `len` values each, inside `source` (asserted above).
                 unsafe {
                     gemm(
                         c_out,
                         len,
-                        c_in,
-                        acc.as_mut_ptr(),
+                        depth,
+                        first,
                         1,
-                        len as isize,
-                        k > 0,
+                        (h * w) as isize,
+                        dy > 0,
                         tap.as_ptr(),
                         1,
-                        c_in as isize,
-                        source.as_ptr().add(first),
+                        depth as isize,
+                        source.as_ptr().add(from),
                         1,
                         plane as isize,
                         1.0,
@@ -90,38 +96,66 @@ pub fn conv3x3(
                     );
                 }
             }
-            // Drop the padding columns, add the bias, write the tile's rows of each channel.
-            for o in 0..c_out {
-                let add = bias.map_or(0.0, |b| b[o]);
-                for y in y0..y1 {
-                    let from = &acc[o * len + (y - y0) * wp..][..w];
-                    // SAFETY: row `y` of channel `o` of `image` belongs to this tile only.
-                    let to = unsafe {
-                        std::slice::from_raw_parts_mut(dst.at(((image * c_out + o) * h + y) * w), w)
-                    };
-                    for (t, f) in to.iter_mut().zip(from) {
-                        *t = f + add;
-                    }
+            if let Some(bias) = bias {
+                for (o, add) in bias.iter().enumerate() {
+                    // SAFETY: as above, the tile's own values of channel `o`.
+                    let row = unsafe { std::slice::from_raw_parts_mut(first.add(o * h * w), len) };
+                    row.iter_mut().for_each(|v| *v += add);
                 }
             }
-        },
-    );
+        });
+    });
     out
 }
 
-/// Each plane of `x` inside a zero border of one, as rows of `W + 2` in planes of `plane`.
-fn pad(x: &[f32], [b, c, h, w]: [usize; 4], plane: usize) -> Vec<f32> {
-    let wp = w + 2;
-    let mut padded = vec![0f32; b * c * plane];
-    padded
-        .par_chunks_mut(plane)
-        .zip(x.par_chunks(h * w))
-        .for_each(|(to, from)| {
-            for (y, row) in from.chunks_exact(w).enumerate() {
-                to[(y + 1) * wp + 1..][..w].copy_from_slice(row);
+/// The kernel rows as matrices: row `dy` is `[C_out, 3 C_in]` with column `dx C_in + i`
+/// holding `weight[o, i, dy, dx]`.
+fn kernel_rows(weight: &[f32], c_in: usize, c_out: usize) -> Vec<f32> {
+    let depth = 3 * c_in;
+    let mut taps = vec![0f32; 3 * c_out * depth];
+    taps.par_chunks_mut(depth)
+        .enumerate()
+        .for_each(|(row, to)| {
+            let (dy, o) = (row / c_out, row % c_out);
+            let filters = &weight[o * c_in * 9..][..c_in * 9];
+            for (i, filter) in filters.chunks_exact(9).enumerate() {
+                for dx in 0..3 {
+                    to[dx * c_in + i] = filter[dy * 3 + dx];
+                }
             }
         });
-    padded
+    taps
+}
+
+/// Fill `shifted` with, per image, `[3, C_in, H + 2, W]`: plane `(dx, i)` is channel `i`
+/// read `dx - 1` columns to the right, with zeros off the row's ends and a zero row above
+/// and below.
+fn shift_columns(x: &[f32], [b, c, h, w]: [usize; 4], shifted: &mut Vec<f32>) {
+    let plane = (h + 2) * w;
+    // Every value is written below, so a buffer reused from a larger call keeps its length.
+    shifted.resize(b * 3 * c * plane, 0.0);
+    shifted
+        .par_chunks_mut(plane)
+        .enumerate()
+        .for_each(|(j, to)| {
+            let (image, dx, i) = (j / (3 * c), j / c % 3, j % c);
+            let from = &x[(image * c + i) * h * w..][..h * w];
+            to[..w].fill(0.0);
+            to[(h + 1) * w..].fill(0.0);
+            for (dst, src) in to[w..].chunks_exact_mut(w).zip(from.chunks_exact(w)) {
+                match dx {
+                    0 => {
+                        dst[0] = 0.0;
+                        dst[1..].copy_from_slice(&src[..w - 1]);
+                    }
+                    1 => dst.copy_from_slice(src),
+                    _ => {
+                        dst[..w - 1].copy_from_slice(&src[1..]);
+                        dst[w - 1] = 0.0;
+                    }
+                }
+            }
+        });
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ pub fn group_norm_in_place(
 
 /// `sum f(v)` over `values`: eight f32 lanes within blocks of 1024 values (which the compiler
 /// vectorises), the blocks added in f64, so long groups keep f64-like accuracy.
-fn sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+pub(super) fn sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     const LANES: usize = 8;
     values
         .chunks(1024)

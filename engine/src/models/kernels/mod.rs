@@ -4,17 +4,23 @@
 //! and, through the networks, against PyTorch by the parity fixtures.
 
 mod activation;
+mod attention;
+mod conv1x1;
 mod conv3x3;
 mod group_norm;
+mod layer_norm;
 
 use std::sync::OnceLock;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
-use burn_flex::Flex;
+use burn_flex::{Flex, FlexTensor};
 
 pub use activation::{erf, exp, geglu, silu_in_place};
+pub use attention::{Heads, attention};
+pub use conv1x1::conv1x1;
 pub use conv3x3::conv3x3;
 pub use group_norm::group_norm_in_place;
+pub use layer_norm::layer_norm;
 
 /// Whether tensors on `device` of `dtype` go through these kernels: f32 on the flex CPU
 /// backend, outside autodiff, unless `AVSYNC_KERNELS=burn` asks for burn's operations
@@ -49,6 +55,32 @@ pub(crate) fn with_values<const D: usize, R>(x: Tensor<D>, f: impl FnOnce(&[f32]
         flex.to_contiguous()
     };
     f(&flex.storage::<f32>()[..n])
+}
+
+/// The flex tensor behind `x`, as it lies (strided views stay views), unless a stride is
+/// negative (a flip), which is copied out.
+pub(crate) fn flex_of<const D: usize>(x: Tensor<D>) -> FlexTensor {
+    let flex = x
+        .try_into_primitive::<Flex>()
+        .expect("the kernels are used on flex tensors only");
+    if flex.layout().has_positive_strides() {
+        flex
+    } else {
+        flex.to_contiguous()
+    }
+}
+
+/// A `[B, heads, L, d]` flex tensor as the attention kernel reads it.
+pub(crate) fn heads_of(x: &FlexTensor) -> Heads<'_> {
+    let layout = x.layout();
+    let shape = layout.shape();
+    let stride = |i: usize| usize::try_from(layout.strides()[i]).expect("non-negative strides");
+    Heads {
+        values: x.storage::<f32>(),
+        dims: [shape[0], shape[1], shape[2], shape[3]],
+        strides: [stride(0), stride(1), stride(2), stride(3)],
+        offset: layout.start_offset(),
+    }
 }
 
 /// A tensor on `device` holding `values` of shape `dims`.

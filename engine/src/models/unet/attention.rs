@@ -8,11 +8,13 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::error::Result;
+use crate::models::kernels;
 use crate::models::nn::Linear;
 use crate::models::weights::{Init, Weights};
 
 /// Scaled dot-product attention over `[B, heads, L, d]` tensors with an optional additive
-/// bias broadcastable to `[B, heads, Lq, Lk]`.
+/// bias broadcastable to `[B, heads, Lq, Lk]`. On the CPU kernels the result is a view of
+/// `[B, Lq, heads, d]`, so `merge_heads` of it is free.
 pub fn sdpa(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Option<Tensor<4>>) -> Tensor<4> {
     let bias = bias.map(|b| {
         let [bq, hq, lq, _] = q.dims();
@@ -24,6 +26,25 @@ pub fn sdpa(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Option<Tensor<4>>) -
             b.expand([bq, hq, lq, lk])
         }
     });
+    let device = q.device();
+    if kernels::applies(&device, q.dtype()) {
+        let [b, heads, lq, d] = q.dims();
+        let dv = v.dims()[3];
+        let (q, k, v) = (
+            kernels::flex_of(q),
+            kernels::flex_of(k),
+            kernels::flex_of(v),
+        );
+        let bias = bias.map(kernels::flex_of);
+        let out = kernels::attention(
+            kernels::heads_of(&q),
+            kernels::heads_of(&k),
+            kernels::heads_of(&v),
+            bias.as_ref().map(kernels::heads_of),
+            1.0 / (d as f32).sqrt(),
+        );
+        return kernels::tensor_of(out, [b, lq, heads, dv], &device).swap_dims(1, 2);
+    }
     attention(q, k, v, None, bias, AttentionModuleOptions::default())
 }
 

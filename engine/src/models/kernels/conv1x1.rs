@@ -1,0 +1,116 @@
+//! 1x1 convolution (the ResNet shortcuts, the VAE's quantisation convolutions) as one matrix
+//! product per image, `out = W x` over the channel planes where they lie. burn-flex routes it
+//! through its im2col convolution, which copies the input to channels-last and back.
+
+use gemm::{Parallelism, gemm};
+use rayon::prelude::*;
+
+use super::SharedOut;
+
+/// Floats of output and input per tile (256 KB), so a tile's operands stay in cache.
+const TILE_FLOATS: usize = 1 << 16;
+/// Fewest positions per tile, so each product stays wide enough to be efficient.
+const MIN_TILE: usize = 256;
+
+/// Convolve `x` (`[B, C_in, H, W]`, contiguous) with `weight` (`[C_out, C_in, 1, 1]`) and
+/// add `bias` (`[C_out]`): PyTorch's `conv2d(x, weight, bias)` with a 1x1 kernel.
+pub fn conv1x1(
+    x: &[f32],
+    [b, c_in, h, w]: [usize; 4],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let c_out = weight.len() / c_in.max(1);
+    let plane = h * w;
+    debug_assert_eq!(x.len(), b * c_in * plane);
+    let mut out = vec![0f32; b * c_out * plane];
+    if out.is_empty() {
+        return out;
+    }
+    let len = (TILE_FLOATS / (c_out + c_in)).max(MIN_TILE).min(plane);
+    let tiles = plane.div_ceil(len);
+    let dst = SharedOut(out.as_mut_ptr());
+    (0..b * tiles).into_par_iter().for_each(|t| {
+        let (image, p0) = (t / tiles, t % tiles * len);
+        let n = len.min(plane - p0);
+        let first = dst.at(image * c_out * plane + p0);
+        // SAFETY: the tile writes `n` values from `first` in each of the C_out planes of
+        // `image` (`plane` apart), which no other tile touches; it reads `n` values from `p0`
+        // in each of the C_in planes of `image`, and the C_out x C_in weight.
+        unsafe {
+            gemm(
+                c_out,
+                n,
+                c_in,
+                first,
+                1,
+                plane as isize,
+                false,
+                weight.as_ptr(),
+                1,
+                c_in as isize,
+                x.as_ptr().add(image * c_in * plane + p0),
+                1,
+                plane as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                Parallelism::None,
+            );
+        }
+        if let Some(bias) = bias {
+            for (o, add) in bias.iter().enumerate() {
+                // SAFETY: as above, the tile's own values of channel `o`.
+                let row = unsafe { std::slice::from_raw_parts_mut(first.add(o * plane), n) };
+                row.iter_mut().for_each(|v| *v += add);
+            }
+        }
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    use super::*;
+
+    #[test]
+    fn matches_burns_convolution() {
+        let device = Device::flex();
+        for (dims, c_out) in [([2, 3, 5, 7], 4), ([1, 40, 30, 20], 24), ([3, 8, 1, 1], 5)] {
+            let x = Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device);
+            let weight = Tensor::<4>::random(
+                [c_out, dims[1], 1, 1],
+                Distribution::Normal(0.0, 0.3),
+                &device,
+            );
+            let bias = Tensor::<1>::random([c_out], Distribution::Normal(0.0, 1.0), &device);
+            let want = conv2d(
+                x.clone(),
+                weight.clone(),
+                Some(bias.clone()),
+                ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+            )
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+            let got = conv1x1(
+                &x.into_data().try_into_vec::<f32>().unwrap(),
+                dims,
+                &weight.into_data().try_into_vec::<f32>().unwrap(),
+                Some(&bias.into_data().try_into_vec::<f32>().unwrap()),
+            );
+            for (g, r) in got.iter().zip(&want) {
+                assert!(
+                    (g - r).abs() <= 1e-5 * (1.0 + r.abs()),
+                    "{dims:?}: {g} against {r}"
+                );
+            }
+        }
+    }
+}
