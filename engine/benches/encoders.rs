@@ -32,6 +32,7 @@ fn time<T>(device: &Device, mut f: impl FnMut() -> T) -> f64 {
 }
 
 fn main() {
+    common::allocate_like_the_app();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")

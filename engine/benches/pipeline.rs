@@ -26,6 +26,7 @@ fn arg(name: &str) -> Option<String> {
 }
 
 fn main() {
+    common::allocate_like_the_app();
     let case = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-') && ["single", "gmds", "long"].contains(&a.as_str()))

@@ -5,6 +5,7 @@
 //! onsets, edits) that the model and the editor share.
 
 pub mod audio;
+pub mod buffer_cache;
 pub mod csv;
 pub mod device;
 pub mod dsp;

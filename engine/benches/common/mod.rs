@@ -13,3 +13,19 @@ pub fn peak_rss_mib() -> f64 {
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
+
+/// The allocator of the `avsync` binary.
+#[global_allocator]
+static ALLOCATOR: avsync_engine::buffer_cache::BufferCache =
+    avsync_engine::buffer_cache::BufferCache::new();
+
+/// Tune the allocator as the `avsync` binary does at start-up (a fixed 4 MiB mmap threshold,
+/// see `app/src/main.rs`), so the benchmarks allocate and fault pages as generation does.
+pub fn allocate_like_the_app() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; it runs first, before any other thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+    }
+}
