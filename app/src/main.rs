@@ -35,13 +35,13 @@ fn main() -> ExitCode {
 /// fresh mapping, and page faults took a third of a generation's time (a 6 s candidate: 11.3 s
 /// against 7.6 s). Fixing the threshold also pins glibc's trim threshold at 128 KiB, so the
 /// free space at the top of the heap went back to the system after every layer and the next
-/// layer faulted it in again; it is kept up to 128 MiB instead.
+/// layer faulted it in again; it is kept up to 64 MiB instead.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_large_buffers_mapped() {
     // SAFETY: mallopt only tunes the allocator; it runs first, before any other thread.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     }
 }
 

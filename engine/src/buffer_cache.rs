@@ -16,7 +16,7 @@ use std::sync::Mutex;
 /// the `avsync` binary tunes it).
 const MIN_BLOCK: usize = 4 << 20;
 /// Most bytes kept at once.
-const MAX_BYTES: usize = 256 << 20;
+const MAX_BYTES: usize = 128 << 20;
 /// Most blocks kept at once.
 const SLOTS: usize = 48;
 

@@ -26,6 +26,6 @@ pub fn allocate_like_the_app() {
     // SAFETY: mallopt only tunes the allocator; it runs first, before any other thread.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     }
 }

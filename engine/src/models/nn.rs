@@ -266,20 +266,16 @@ impl GroupNorm {
     fn apply(&self, x: Tensor<4>, then_silu: bool) -> Tensor<4> {
         let device = x.device();
         if kernels::applies(&device, x.dtype()) {
-            let (mut values, dims) = kernels::take_values(x);
-            kernels::with_values(self.weight.val(), |weight| {
-                kernels::with_values(self.bias.val(), |bias| {
-                    kernels::group_norm_in_place(
-                        &mut values,
-                        dims,
-                        self.groups,
-                        self.eps,
-                        (weight, bias),
-                        then_silu,
-                    );
+            let dims = x.dims();
+            let out = kernels::with_values(x, |x| {
+                kernels::with_values(self.weight.val(), |weight| {
+                    kernels::with_values(self.bias.val(), |bias| {
+                        let affine = (weight, bias);
+                        kernels::group_norm(x, dims, self.groups, self.eps, affine, then_silu)
+                    })
                 })
             });
-            return kernels::tensor_of(values, dims, &device);
+            return kernels::tensor_of(out, dims, &device);
         }
         let x = self.composed(x);
         if then_silu { silu(x) } else { x }

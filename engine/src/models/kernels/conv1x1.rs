@@ -23,10 +23,12 @@ pub fn conv1x1(
     let c_out = weight.len() / c_in.max(1);
     let plane = h * w;
     debug_assert_eq!(x.len(), b * c_in * plane);
-    let mut out = vec![0f32; b * c_out * plane];
-    if out.is_empty() {
-        return out;
+    let total = b * c_out * plane;
+    if total == 0 || c_in == 0 {
+        return vec![0f32; total];
     }
+    // Not zeroed: the products overwrite every value.
+    let mut out = Vec::<f32>::with_capacity(total);
     let len = (TILE_FLOATS / (c_out + c_in)).max(MIN_TILE).min(plane);
     let tiles = plane.div_ceil(len);
     let dst = SharedOut(out.as_mut_ptr());
@@ -68,6 +70,9 @@ pub fn conv1x1(
             }
         }
     });
+    // SAFETY: the tiles cover every position of every image, and each product wrote its
+    // tile's values in all C_out planes.
+    unsafe { out.set_len(total) };
     out
 }
 

@@ -1,31 +1,33 @@
 //! Group normalisation with the per-channel affine transform and, optionally, the SiLU that
 //! follows it in every ResNet block, in two passes over the data: the statistics of each
-//! group, then `silu(x * scale + shift)` in place. burn's composition of the same layer
-//! makes nine passes and as many buffers.
+//! group, then `silu(x * scale + shift)` into the output. burn's composition of the same
+//! layer makes nine passes and as many buffers. The input is read where it lies: it is
+//! usually also the block's residual, so normalising in place would first copy it.
 
 use rayon::prelude::*;
 
 use super::activation::silu_slice;
 
-/// Normalise `values` (`[B, C, H, W]`, contiguous) over `groups` groups of channels with
-/// PyTorch's semantics (biased variance, `eps` inside the root), scale and shift each
-/// channel by `weight` and `bias`, then apply SiLU when `silu`.
-pub fn group_norm_in_place(
-    values: &mut [f32],
+/// `values` (`[B, C, H, W]`, contiguous) normalised over `groups` groups of channels with
+/// PyTorch's semantics (biased variance, `eps` inside the root), each channel scaled and
+/// shifted by `weight` and `bias`, then SiLU applied when `silu`.
+pub fn group_norm(
+    values: &[f32],
     [b, c, h, w]: [usize; 4],
     groups: usize,
     eps: f64,
     (weight, bias): (&[f32], &[f32]),
     silu: bool,
-) {
+) -> Vec<f32> {
     let plane = h * w;
     let per_group = c / groups;
     let group_len = per_group * plane;
     debug_assert_eq!(values.len(), b * c * plane);
-    values
-        .par_chunks_mut(group_len.max(1))
+    let mut out = vec![0f32; values.len()];
+    out.par_chunks_mut(group_len.max(1))
+        .zip(values.par_chunks(group_len.max(1)))
         .enumerate()
-        .for_each(|(i, group)| {
+        .for_each(|(i, (out, group))| {
             let first = (i % groups) * per_group;
             // Two passes: the mean, then the variance about it.
             let n = group.len() as f64;
@@ -41,17 +43,19 @@ pub fn group_norm_in_place(
                 d * d
             }) / n;
             let rstd = 1.0 / (var + eps).sqrt();
-            for (k, channel) in group.chunks_exact_mut(plane.max(1)).enumerate() {
+            let channels = out.chunks_exact_mut(plane.max(1));
+            for (k, (to, from)) in channels.zip(group.chunks_exact(plane.max(1))).enumerate() {
                 let scale = (rstd * f64::from(weight[first + k])) as f32;
                 let shift = bias[first + k];
-                for v in channel.iter_mut() {
-                    *v = ((*v - hi) - lo) * scale + shift;
+                for (o, v) in to.iter_mut().zip(from) {
+                    *o = ((v - hi) - lo) * scale + shift;
                 }
                 if silu {
-                    silu_slice(channel);
+                    silu_slice(to);
                 }
             }
         });
+    out
 }
 
 /// `sum f(v)` over `values`: eight f32 lanes within blocks of 1024 values (which the compiler
@@ -118,8 +122,7 @@ mod tests {
         let gamma: Vec<f32> = (0..12).map(|i| 0.5 + i as f32 * 0.1).collect();
         let beta: Vec<f32> = (0..12).map(|i| i as f32 * 0.05 - 0.3).collect();
         let want = reference(&x, dims, 4, &gamma, &beta);
-        let mut got = x.clone();
-        group_norm_in_place(&mut got, dims, 4, 1e-6, (&gamma, &beta), true);
+        let got = group_norm(&x, dims, 4, 1e-6, (&gamma, &beta), true);
         for (g, r) in got.iter().zip(&want) {
             assert!((g - r).abs() <= 2e-5 * r.abs().max(1.0), "{g} against {r}");
         }

@@ -9,6 +9,7 @@ mod conv1x1;
 mod conv3x3;
 mod group_norm;
 mod layer_norm;
+mod upsample;
 
 use std::sync::OnceLock;
 
@@ -19,8 +20,9 @@ pub use activation::{erf, exp, geglu, silu_in_place};
 pub use attention::{Heads, attention};
 pub use conv1x1::conv1x1;
 pub use conv3x3::conv3x3;
-pub use group_norm::group_norm_in_place;
+pub use group_norm::group_norm;
 pub use layer_norm::layer_norm;
+pub use upsample::upsample_nearest2x;
 
 /// Whether tensors on `device` of `dtype` go through these kernels: f32 on the flex CPU
 /// backend, outside autodiff, unless `AVSYNC_KERNELS=burn` asks for burn's operations

@@ -11,6 +11,7 @@ use super::projected::ProjectedConditions;
 use super::transformer::Transformer2D;
 use crate::error::Result;
 use crate::models::adapters::AdapterConfig;
+use crate::models::kernels;
 use crate::models::nn::Conv2d;
 use crate::models::resnet::ResnetBlock2D;
 use crate::models::weights::Weights;
@@ -295,6 +296,11 @@ impl UpBlock {
 /// Nearest-neighbour doubling of both spatial axes.
 pub fn upsample_nearest2x(x: Tensor<4>) -> Tensor<4> {
     let [b, c, h, w] = x.dims();
+    let device = x.device();
+    if kernels::applies(&device, x.dtype()) {
+        let out = kernels::with_values(x, |x| kernels::upsample_nearest2x(x, [b, c, h, w]));
+        return kernels::tensor_of(out, [b, c, 2 * h, 2 * w], &device);
+    }
     x.reshape([b, c, h, 1, w, 1])
         .expand([b, c, h, 2, w, 2])
         .reshape([b, c, 2 * h, 2 * w])
