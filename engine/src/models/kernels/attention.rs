@@ -16,6 +16,9 @@ use super::activation::exp;
 
 /// Scores per task (64 KB), so a block of scores stays in cache between the two products.
 const SCORE_FLOATS: usize = 1 << 14;
+/// Fewest queries per task, so the products stay tall enough for the matrix kernel (over
+/// long sequences the block of scores grows past `SCORE_FLOATS` instead).
+const MIN_ROWS: usize = 32;
 
 /// A `[B, heads, L, d]` operand read through its strides (element `[b, h, l, i]` at
 /// `offset + b s0 + h s1 + l s2 + i s3`), with zero strides where it is broadcast.
@@ -59,7 +62,7 @@ pub fn attention(q: Heads, k: Heads, v: Heads, bias: Option<Heads>, scale: f32) 
     if out.is_empty() || lk == 0 {
         return out;
     }
-    let rows = (SCORE_FLOATS / lk).clamp(1, lq);
+    let rows = (SCORE_FLOATS / lk).max(MIN_ROWS).min(lq);
     let blocks = lq.div_ceil(rows);
     let dst = SharedOut(out.as_mut_ptr());
     (0..batch * heads * blocks).into_par_iter().for_each_init(

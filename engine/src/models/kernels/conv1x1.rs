@@ -2,10 +2,9 @@
 //! product per image, `out = W x` over the channel planes where they lie. burn-flex routes it
 //! through its im2col convolution, which copies the input to channels-last and back.
 
-use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
-use super::SharedOut;
+use super::{SharedOut, add_bias, product};
 
 /// Floats of output and input per tile (256 KB), so a tile's operands stay in cache.
 const TILE_FLOATS: usize = 1 << 16;
@@ -40,34 +39,17 @@ pub fn conv1x1(
         // `image` (`plane` apart), which no other tile touches; it reads `n` values from `p0`
         // in each of the C_in planes of `image`, and the C_out x C_in weight.
         unsafe {
-            gemm(
-                c_out,
-                n,
-                c_in,
-                first,
-                1,
-                plane as isize,
+            product(
+                [c_out, n, c_in],
+                (first, plane),
                 false,
-                weight.as_ptr(),
-                1,
-                c_in as isize,
-                x.as_ptr().add(image * c_in * plane + p0),
-                1,
-                plane as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                Parallelism::None,
+                (weight.as_ptr(), c_in),
+                (x.as_ptr().add(image * c_in * plane + p0), plane),
             );
         }
         if let Some(bias) = bias {
-            for (o, add) in bias.iter().enumerate() {
-                // SAFETY: as above, the tile's own values of channel `o`.
-                let row = unsafe { std::slice::from_raw_parts_mut(first.add(o * plane), n) };
-                row.iter_mut().for_each(|v| *v += add);
-            }
+            // SAFETY: as above, the tile's own values, written by its products.
+            unsafe { add_bias(first, plane, n, bias) };
         }
     });
     // SAFETY: the tiles cover every position of every image, and each product wrote its

@@ -14,23 +14,14 @@
 //! border columns, a third of the work at the U-Net's innermost 4 columns), and the depth of
 //! `3 C_in` keeps narrow convolutions (16-64 channels) efficient in the matrix kernel.
 
-use std::cell::RefCell;
-
-use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
-use super::SharedOut;
+use super::{SharedOut, add_bias, product};
 
 /// Floats of output and input per tile (256 KB), so a tile's operands stay in cache.
 const TILE_FLOATS: usize = 1 << 16;
 /// Fewest output positions per tile, so each product stays wide enough to be efficient.
 const MIN_TILE: usize = 256;
-
-thread_local! {
-    /// The shifted copies of the last convolution on this thread, reused so that each call
-    /// does not fault in a fresh buffer three times the size of its input.
-    static SHIFTED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
 
 /// Convolve `x` (`[B, C_in, H, W]`, contiguous) with `weight` (`[C_out, C_in, 3, 3]`) and
 /// add `bias` (`[C_out]`): PyTorch's `conv2d(x, weight, bias, stride=1, padding=1)`.
@@ -58,54 +49,34 @@ pub fn conv3x3(
         .clamp(1, h);
     let tiles = h.div_ceil(rows);
     let dst = SharedOut(out.as_mut_ptr());
-    SHIFTED.with_borrow_mut(|shifted| {
-        shift_columns(x, [b, c_in, h, w], shifted);
-        let shifted = &shifted[..];
-        (0..b * tiles).into_par_iter().for_each(|t| {
-            let (image, tile) = (t / tiles, t % tiles);
-            let y0 = tile * rows;
-            let len = ((y0 + rows).min(h) - y0) * w;
-            let source = &shifted[image * depth * plane..][..depth * plane];
-            let first = dst.at(image * c_out * h * w + y0 * w);
-            for (dy, tap) in taps.chunks_exact(c_out * depth).enumerate() {
-                let from = (y0 + dy) * w;
-                debug_assert!(from + len + (depth - 1) * plane <= source.len());
-                // SAFETY: the tile writes `len` values from `first` in each of the C_out
-                // planes of `image` (H W apart), which no other tile touches; `tap` is
-                // C_out x 3 C_in; the input rows start `plane` apart at `from` and hold
-                // `len` values each, inside `source` (asserted above).
-                unsafe {
-                    gemm(
-                        c_out,
-                        len,
-                        depth,
-                        first,
-                        1,
-                        (h * w) as isize,
-                        dy > 0,
-                        tap.as_ptr(),
-                        1,
-                        depth as isize,
-                        source.as_ptr().add(from),
-                        1,
-                        plane as isize,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        Parallelism::None,
-                    );
-                }
+    let shifted = shift_columns(x, [b, c_in, h, w]);
+    (0..b * tiles).into_par_iter().for_each(|t| {
+        let (image, tile) = (t / tiles, t % tiles);
+        let y0 = tile * rows;
+        let len = ((y0 + rows).min(h) - y0) * w;
+        let source = &shifted[image * depth * plane..][..depth * plane];
+        let first = dst.at(image * c_out * h * w + y0 * w);
+        for (dy, tap) in taps.chunks_exact(c_out * depth).enumerate() {
+            let from = (y0 + dy) * w;
+            debug_assert!(from + len + (depth - 1) * plane <= source.len());
+            // SAFETY: the tile writes `len` values from `first` in each of the C_out
+            // planes of `image` (H W apart), which no other tile touches; `tap` is
+            // C_out x 3 C_in; the input rows start `plane` apart at `from` and hold
+            // `len` values each, inside `source` (asserted above).
+            unsafe {
+                product(
+                    [c_out, len, depth],
+                    (first, h * w),
+                    dy > 0,
+                    (tap.as_ptr(), depth),
+                    (source.as_ptr().add(from), plane),
+                );
             }
-            if let Some(bias) = bias {
-                for (o, add) in bias.iter().enumerate() {
-                    // SAFETY: as above, the tile's own values of channel `o`.
-                    let row = unsafe { std::slice::from_raw_parts_mut(first.add(o * h * w), len) };
-                    row.iter_mut().for_each(|v| *v += add);
-                }
-            }
-        });
+        }
+        if let Some(bias) = bias {
+            // SAFETY: as above, the tile's own values, written by its products.
+            unsafe { add_bias(first, h * w, len, bias) };
+        }
     });
     // SAFETY: every tile's first product (`dy = 0`, not reading `dst`) wrote all its values.
     unsafe { out.set_len(len) };
@@ -131,35 +102,26 @@ fn kernel_rows(weight: &[f32], c_in: usize, c_out: usize) -> Vec<f32> {
     taps
 }
 
-/// Fill `shifted` with, per image, `[3, C_in, H + 2, W]`: plane `(dx, i)` is channel `i`
-/// read `dx - 1` columns to the right, with zeros off the row's ends and a zero row above
-/// and below.
-fn shift_columns(x: &[f32], [b, c, h, w]: [usize; 4], shifted: &mut Vec<f32>) {
+/// Per image, `[3, C_in, H + 2, W]`: plane `(dx, i)` is channel `i` read `dx - 1` columns
+/// to the right, with zeros off the row's ends and a zero row above and below.
+fn shift_columns(x: &[f32], [b, c, h, w]: [usize; 4]) -> Vec<f32> {
     let plane = (h + 2) * w;
-    // Every value is written below, so a buffer reused from a larger call keeps its length.
-    shifted.resize(b * 3 * c * plane, 0.0);
+    let mut shifted = vec![0f32; b * 3 * c * plane];
     shifted
         .par_chunks_mut(plane)
         .enumerate()
         .for_each(|(j, to)| {
             let (image, dx, i) = (j / (3 * c), j / c % 3, j % c);
             let from = &x[(image * c + i) * h * w..][..h * w];
-            to[..w].fill(0.0);
-            to[(h + 1) * w..].fill(0.0);
             for (dst, src) in to[w..].chunks_exact_mut(w).zip(from.chunks_exact(w)) {
                 match dx {
-                    0 => {
-                        dst[0] = 0.0;
-                        dst[1..].copy_from_slice(&src[..w - 1]);
-                    }
+                    0 => dst[1..].copy_from_slice(&src[..w - 1]),
                     1 => dst.copy_from_slice(src),
-                    _ => {
-                        dst[..w - 1].copy_from_slice(&src[1..]);
-                        dst[w - 1] = 0.0;
-                    }
+                    _ => dst[..w - 1].copy_from_slice(&src[1..]),
                 }
             }
         });
+    shifted
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! CPU kernels for the layers the networks spend their time in, used on the flex backend
 //! when no gradient is recorded (generation, evaluation); training and the GPU keep burn's
-//! own operations. Each is checked against burn's composition of the same layer in its tests
-//! and, through the networks, against PyTorch by the parity fixtures.
+//! own operations. Each is checked in its tests against burn's operation for the same layer
+//! or the layer computed directly, and, through the networks, against PyTorch by the parity
+//! fixtures.
 
 mod activation;
 mod attention;
@@ -102,6 +103,57 @@ struct SharedOut(*mut f32);
 // parallel loop that uses it.
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
+
+/// `dst (+)= lhs x rhs` on this thread, for `m x k` by `k x n` row-major operands given by
+/// their first value and row stride; `accumulate` adds to `dst` instead of overwriting it.
+///
+/// # Safety
+/// Each operand's rows must lie inside its buffer, and no one else may touch `dst`'s.
+unsafe fn product(
+    [m, n, k]: [usize; 3],
+    (dst, dst_rs): (*mut f32, usize),
+    accumulate: bool,
+    (lhs, lhs_rs): (*const f32, usize),
+    (rhs, rhs_rs): (*const f32, usize),
+) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            accumulate,
+            lhs,
+            1,
+            lhs_rs as isize,
+            rhs,
+            1,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Add `bias[o]` to the `len` values at `first + o * plane`, for every channel `o` of one
+/// tile of a convolution's output.
+///
+/// # Safety
+/// Those values must be initialised, inside one buffer, and written by no one else meanwhile.
+unsafe fn add_bias(first: *mut f32, plane: usize, len: usize, bias: &[f32]) {
+    for (o, add) in bias.iter().enumerate() {
+        // SAFETY: the caller's promise, for channel `o`'s values.
+        let row = unsafe { std::slice::from_raw_parts_mut(first.add(o * plane), len) };
+        row.iter_mut().for_each(|v| *v += add);
+    }
+}
 
 impl SharedOut {
     /// The pointer (a method, so closures capture the shareable wrapper, not the field).
