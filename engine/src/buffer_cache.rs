@@ -3,7 +3,7 @@
 //! A denoising loop runs the same network on the same shapes dozens of times, so it frees and
 //! allocates the same large activations (several MiB each) over and over. glibc hands blocks
 //! that large to the kernel and maps them afresh, and the first write to each page of a fresh
-//! mapping faults: on the VAE decode of three windows that was a quarter of its time.
+//! mapping faults: on the VAE decode of three windows that was a fifth of its time.
 //! This allocator keeps recently freed large blocks and hands one back when the same size is
 //! asked for again, so after the first pass the network's buffers are reused, already
 //! mapped. Smaller blocks, and everything when the cache is full, go to the system allocator.
