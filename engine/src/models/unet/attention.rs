@@ -27,7 +27,11 @@ pub fn sdpa(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Option<Tensor<4>>) -
         }
     });
     let device = q.device();
-    if kernels::applies(&device, q.dtype()) {
+    let same_dtype = [k.dtype(), v.dtype()]
+        .into_iter()
+        .chain(bias.as_ref().map(|b| b.dtype()))
+        .all(|dtype| dtype == q.dtype());
+    if same_dtype && kernels::applies(&device, q.dtype()) {
         let [b, heads, lq, d] = q.dims();
         let dv = v.dims()[3];
         let (q, k, v) = (
