@@ -67,9 +67,6 @@ impl Linear {
     }
 }
 
-/// A CPU convolution kernel: input, its `[B, C_in, H, W]`, weight, bias.
-type Kernel = fn(&[f32], [usize; 4], &[f32], Option<&[f32]>) -> Vec<f32>;
-
 /// 2-D convolution (`weight [out, in, k, k]`), square kernel, zero padding.
 #[derive(Module, Debug)]
 pub struct Conv2d {
@@ -123,8 +120,8 @@ impl Conv2d {
         let device = x.device();
         let [_, _, k, _] = self.weight.dims();
         let kernel = match (k, self.stride, self.padding) {
-            (3, 1, 1) => Some(kernels::conv3x3 as Kernel),
-            (1, 1, 0) => Some(kernels::conv1x1 as Kernel),
+            (3, 1, 1) => Some(kernels::conv3x3 as kernels::ConvKernel),
+            (1, 1, 0) => Some(kernels::conv1x1 as kernels::ConvKernel),
             _ => None,
         };
         if let Some(kernel) = kernel.filter(|_| kernels::applies(&device, x.dtype())) {
@@ -267,15 +264,9 @@ impl GroupNorm {
         let device = x.device();
         if kernels::applies(&device, x.dtype()) {
             let dims = x.dims();
-            let out = kernels::with_values(x, |x| {
-                kernels::with_values(self.weight.val(), |weight| {
-                    kernels::with_values(self.bias.val(), |bias| {
-                        let affine = (weight, bias);
-                        kernels::group_norm(x, dims, self.groups, self.eps, affine, then_silu)
-                    })
-                })
+            return with_affine(x, (&self.weight, &self.bias), |x, affine| {
+                kernels::group_norm(x, dims, self.groups, self.eps, affine, then_silu)
             });
-            return kernels::tensor_of(out, dims, &device);
         }
         let x = self.composed(x);
         if then_silu { silu(x) } else { x }
@@ -291,6 +282,22 @@ impl GroupNorm {
         let x = grouped.reshape([b, c, h, w]);
         x * self.weight.val().reshape([1, c, 1, 1]) + self.bias.val().reshape([1, c, 1, 1])
     }
+}
+
+/// A normalisation kernel `f` run on the values of `x` and of its `(weight, bias)`, read
+/// where they lie; the result has the shape of `x`.
+fn with_affine<const D: usize>(
+    x: Tensor<D>,
+    (weight, bias): (&Param<Tensor<1>>, &Param<Tensor<1>>),
+    f: impl FnOnce(&[f32], (&[f32], &[f32])) -> Vec<f32>,
+) -> Tensor<D> {
+    let (device, dims) = (x.device(), x.dims());
+    let out = kernels::with_values(x, |x| {
+        kernels::with_values(weight.val(), |weight| {
+            kernels::with_values(bias.val(), |bias| f(x, (weight, bias)))
+        })
+    });
+    kernels::tensor_of(out, dims, &device)
 }
 
 /// `(x - mean) / sqrt(var + eps)` over the last dimension (biased variance, as PyTorch).
@@ -331,15 +338,9 @@ impl LayerNorm {
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let device = x.device();
         if kernels::applies(&device, x.dtype()) {
-            let dims = x.dims();
-            let out = kernels::with_values(x, |x| {
-                kernels::with_values(self.weight.val(), |weight| {
-                    kernels::with_values(self.bias.val(), |bias| {
-                        kernels::layer_norm(x, self.eps, (weight, bias))
-                    })
-                })
+            return with_affine(x, (&self.weight, &self.bias), |x, affine| {
+                kernels::layer_norm(x, self.eps, affine)
             });
-            return kernels::tensor_of(out, dims, &device);
         }
         let x = normalize_last(x, self.eps);
         x * self.weight.val().unsqueeze() + self.bias.val().unsqueeze()

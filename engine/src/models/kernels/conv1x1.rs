@@ -60,38 +60,13 @@ pub fn conv1x1(
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::module::conv2d;
-    use burn::tensor::ops::ConvOptions;
-    use burn::tensor::{Device, Distribution, Tensor};
-
+    use super::super::against_burns_conv2d;
     use super::*;
 
     #[test]
     fn matches_burns_convolution() {
-        let device = Device::flex();
         for (dims, c_out) in [([2, 3, 5, 7], 4), ([1, 40, 30, 20], 24), ([3, 8, 1, 1], 5)] {
-            let x = Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device);
-            let weight = Tensor::<4>::random(
-                [c_out, dims[1], 1, 1],
-                Distribution::Normal(0.0, 0.3),
-                &device,
-            );
-            let bias = Tensor::<1>::random([c_out], Distribution::Normal(0.0, 1.0), &device);
-            let want = conv2d(
-                x.clone(),
-                weight.clone(),
-                Some(bias.clone()),
-                ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-            )
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap();
-            let got = conv1x1(
-                &x.into_data().try_into_vec::<f32>().unwrap(),
-                dims,
-                &weight.into_data().try_into_vec::<f32>().unwrap(),
-                Some(&bias.into_data().try_into_vec::<f32>().unwrap()),
-            );
+            let (got, want) = against_burns_conv2d(conv1x1, dims, c_out, 1, 0.3);
             for (g, r) in got.iter().zip(&want) {
                 assert!(
                     (g - r).abs() <= 1e-5 * (1.0 + r.abs()),

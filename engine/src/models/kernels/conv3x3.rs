@@ -126,34 +126,12 @@ fn shift_columns(x: &[f32], [b, c, h, w]: [usize; 4]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::module::conv2d;
-    use burn::tensor::ops::ConvOptions;
-    use burn::tensor::{Device, Distribution, Tensor};
-
+    use super::super::against_burns_conv2d;
     use super::*;
 
     fn check(dims: [usize; 4], c_out: usize) {
-        let device = Device::flex();
-        let [b, c_in, h, w] = dims;
-        let x = Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device);
-        let weight =
-            Tensor::<4>::random([c_out, c_in, 3, 3], Distribution::Normal(0.0, 0.2), &device);
-        let bias = Tensor::<1>::random([c_out], Distribution::Normal(0.0, 1.0), &device);
-        let want = conv2d(
-            x.clone(),
-            weight.clone(),
-            Some(bias.clone()),
-            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
-        )
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap();
-        let got = conv3x3(
-            &x.into_data().try_into_vec::<f32>().unwrap(),
-            dims,
-            &weight.into_data().try_into_vec::<f32>().unwrap(),
-            Some(&bias.into_data().try_into_vec::<f32>().unwrap()),
-        );
+        let [b, _, h, w] = dims;
+        let (got, want) = against_burns_conv2d(conv3x3, dims, c_out, 3, 0.2);
         assert_eq!(got.len(), b * c_out * h * w);
         let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
         for (i, (g, r)) in got.iter().zip(&want).enumerate() {

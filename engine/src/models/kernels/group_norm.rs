@@ -29,20 +29,7 @@ pub fn group_norm(
         .enumerate()
         .for_each(|(i, (out, group))| {
             let first = (i % groups) * per_group;
-            // Two passes: the mean, then the variance about it.
-            let n = group.len() as f64;
-            // Summed about the first value, so the f32 lanes add small numbers.
-            let pivot = group.first().copied().unwrap_or(0.0);
-            let mean = f64::from(pivot) + sum(group, |v| v - pivot) / n;
-            // The mean as two f32s, so `(v - hi) - lo` centres exactly enough even where the
-            // mean is far larger than the spread (the folded `v * scale + shift` would cancel).
-            let hi = mean as f32;
-            let lo = (mean - f64::from(hi)) as f32;
-            let var = sum(group, |v| {
-                let d = (v - hi) - lo;
-                d * d
-            }) / n;
-            let rstd = 1.0 / (var + eps).sqrt();
+            let (hi, lo, rstd) = moments(group, eps);
             let channels = out.chunks_exact_mut(plane.max(1));
             for (k, (to, from)) in channels.zip(group.chunks_exact(plane.max(1))).enumerate() {
                 let scale = (rstd * f64::from(weight[first + k])) as f32;
@@ -58,9 +45,27 @@ pub fn group_norm(
     out
 }
 
+/// The mean of `values` as two f32s `(hi, lo)` and `1 / sqrt(var + eps)` (biased
+/// variance), in two passes: the mean, then the variance about it. The mean is summed about
+/// the first value, so the f32 lanes add small numbers, and kept as two f32s so that
+/// `(v - hi) - lo` centres exactly enough even where the mean is far larger than the spread
+/// (the folded `v * scale + shift` would cancel).
+pub(super) fn moments(values: &[f32], eps: f64) -> (f32, f32, f64) {
+    let n = values.len() as f64;
+    let pivot = values.first().copied().unwrap_or(0.0);
+    let mean = f64::from(pivot) + sum(values, |v| v - pivot) / n;
+    let hi = mean as f32;
+    let lo = (mean - f64::from(hi)) as f32;
+    let var = sum(values, |v| {
+        let d = (v - hi) - lo;
+        d * d
+    }) / n;
+    (hi, lo, 1.0 / (var + eps).sqrt())
+}
+
 /// `sum f(v)` over `values`: eight f32 lanes within blocks of 1024 values (which the compiler
 /// vectorises), the blocks added in f64, so long groups keep f64-like accuracy.
-pub(super) fn sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+fn sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     const LANES: usize = 8;
     values
         .chunks(1024)

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::group_norm::sum;
+use super::group_norm::moments;
 
 /// Values per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -22,15 +22,8 @@ pub fn layer_norm(x: &[f32], eps: f64, (weight, bias): (&[f32], &[f32])) -> Vec<
         .zip(x.par_chunks(rows_per_task))
         .for_each(|(out, x)| {
             for (to, row) in out.chunks_exact_mut(dim).zip(x.chunks_exact(dim)) {
-                let n = dim as f64;
-                let mean = sum(row, |v| v) / n;
-                let hi = mean as f32;
-                let lo = (mean - f64::from(hi)) as f32;
-                let var = sum(row, |v| {
-                    let d = (v - hi) - lo;
-                    d * d
-                }) / n;
-                let rstd = (1.0 / (var + eps).sqrt()) as f32;
+                let (hi, lo, rstd) = moments(row, eps);
+                let rstd = rstd as f32;
                 for (((o, v), g), b) in to.iter_mut().zip(row).zip(weight).zip(bias) {
                     *o = ((v - hi) - lo) * rstd * g + b;
                 }

@@ -95,6 +95,9 @@ pub(crate) fn tensor_of<const D: usize>(
     Tensor::from_data(TensorData::new(values, dims), device)
 }
 
+/// A convolution kernel: input, its `[B, C_in, H, W]`, weight, bias; the output.
+pub type ConvKernel = fn(&[f32], [usize; 4], &[f32], Option<&[f32]>) -> Vec<f32>;
+
 /// A raw pointer shared by parallel tasks that write disjoint parts of one buffer.
 #[derive(Clone, Copy)]
 struct SharedOut(*mut f32);
@@ -161,4 +164,35 @@ impl SharedOut {
         // SAFETY: callers stay inside the buffer the pointer was taken from.
         unsafe { self.0.add(offset) }
     }
+}
+
+/// A convolution kernel and burn's `conv2d` (stride 1, padding `k / 2`) on the same random
+/// input, `k x k` weight of spread `spread` and bias: the kernel's output, then burn's.
+#[cfg(test)]
+fn against_burns_conv2d(
+    kernel: ConvKernel,
+    dims: [usize; 4],
+    c_out: usize,
+    k: usize,
+    spread: f64,
+) -> (Vec<f32>, Vec<f32>) {
+    use burn::tensor::Distribution;
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+    let device = Device::flex();
+    let normal = |std| Distribution::Normal(0.0, std);
+    let x = Tensor::<4>::random(dims, normal(1.0), &device);
+    let weight = Tensor::<4>::random([c_out, dims[1], k, k], normal(spread), &device);
+    let bias = Tensor::<1>::random([c_out], normal(1.0), &device);
+    let pad = k / 2;
+    let options = ConvOptions::new([1, 1], [pad, pad], [1, 1], 1);
+    let values = |data: TensorData| data.try_into_vec::<f32>().unwrap();
+    let want = conv2d(x.clone(), weight.clone(), Some(bias.clone()), options);
+    let got = kernel(
+        &values(x.into_data()),
+        dims,
+        &values(weight.into_data()),
+        Some(&values(bias.into_data())),
+    );
+    (got, values(want.into_data()))
 }
