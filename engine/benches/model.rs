@@ -177,6 +177,7 @@ fn small(device: &Device) {
             &cond,
             latents,
             s.as_mut(),
+            0,
             std::slice::from_mut(&mut rng),
             device,
             &mut |_, _| true,

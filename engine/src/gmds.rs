@@ -15,6 +15,11 @@
 //!
 //! All `2N` proposals of an iteration are scored as one batch, so the objective can run them
 //! through the network together.
+//!
+//! **Anchors.** When generation starts from real recordings, a candidate is a noise *and*
+//! the recording it varies (its anchor). Member `i` of the initial population takes anchor
+//! `i mod A`, and a proposal keeps its parent's, so the search chooses among recordings as
+//! well as among noises.
 
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +113,17 @@ pub struct Candidate<S> {
     /// The noise itself.
     #[serde(skip)]
     pub noise: Vec<f32>,
+    /// Which anchor (recording) it varies, `0..A`.
+    pub anchor: usize,
+}
+
+/// One candidate to score: its noise and its anchor.
+#[derive(Debug, Clone, Copy)]
+pub struct Proposal<'a> {
+    /// The initial noise.
+    pub noise: &'a [f32],
+    /// Which anchor it varies.
+    pub anchor: usize,
 }
 
 /// Scores with their details for a batch, or `None` when cancelled.
@@ -117,8 +133,8 @@ pub type Scored<D> = Option<Vec<(f64, D)>>;
 pub trait Objective {
     /// Per-candidate detail kept with each score.
     type Detail: Clone;
-    /// Score each noise; higher is better. Returns `None` when cancelled.
-    fn score(&mut self, noises: &[&[f32]]) -> Result<Scored<Self::Detail>>;
+    /// Score each proposal; higher is better. Returns `None` when cancelled.
+    fn score(&mut self, batch: &[Proposal<'_>]) -> Result<Scored<Self::Detail>>;
 }
 
 /// The result of a search.
@@ -132,11 +148,13 @@ pub struct SearchReport<S> {
     pub best_by_iteration: Vec<f64>,
 }
 
-/// Run Algorithm 1 over noises of `dim` values. `seed` fixes everything: the initial
-/// population's seeds and the etas come from generators seeded from `seed`. Returns `None` when the objective cancels.
+/// Run Algorithm 1 over noises of `dim` values and `anchors` anchors (at least 1). `seed`
+/// fixes everything: the initial population's seeds and the etas come from generators
+/// seeded from `seed`. Returns `None` when the objective cancels.
 pub fn search<O: Objective>(
     settings: &GmdsSettings,
     dim: usize,
+    anchors: usize,
     seed: u64,
     objective: &mut O,
 ) -> Result<Option<SearchReport<O::Detail>>> {
@@ -144,16 +162,23 @@ pub fn search<O: Objective>(
     if dim == 0 {
         return Err(Error::invalid("the noise has no elements"));
     }
+    if anchors == 0 {
+        return Err(Error::invalid("a search needs at least one anchor"));
+    }
     let n = settings.population;
     let mut all: Vec<Candidate<O::Detail>> = Vec::with_capacity(settings.evaluations());
 
     // Member seeds are drawn from the request's seed rather than counted up from it, so
     // neighbouring seeds (7 and 8) share no initial noise.
     let mut member_seeds = NoiseRng::new(seed ^ 0x1A17_5EED);
-    let initial: Vec<(Lineage, Vec<f32>)> = (0..n)
-        .map(|_| {
+    let initial: Vec<Entry> = (0..n)
+        .map(|i| {
             let s = member_seeds.next_u64();
-            (Lineage::Initial { seed: s }, NoiseRng::new(s).normals(dim))
+            (
+                Lineage::Initial { seed: s },
+                NoiseRng::new(s).normals(dim),
+                i % anchors,
+            )
         })
         .collect();
     let Some(population) = score_batch(objective, initial, &mut all)? else {
@@ -185,7 +210,7 @@ pub fn search<O: Objective>(
                     step: step.to_string(),
                     eta_seed,
                 };
-                proposals.push((lineage, x));
+                proposals.push((lineage, x, all[member].anchor));
             }
         }
         let Some(ids) = score_batch(objective, proposals, &mut all)? else {
@@ -213,13 +238,22 @@ pub fn search<O: Objective>(
     }))
 }
 
+/// A candidate before scoring: lineage, noise, anchor.
+type Entry = (Lineage, Vec<f32>, usize);
+
 /// Score `batch` and append it to `all`; returns the new candidates' indices in `all`.
 fn score_batch<O: Objective>(
     objective: &mut O,
-    batch: Vec<(Lineage, Vec<f32>)>,
+    batch: Vec<Entry>,
     all: &mut Vec<Candidate<O::Detail>>,
 ) -> Result<Option<Vec<usize>>> {
-    let views: Vec<&[f32]> = batch.iter().map(|(_, x)| x.as_slice()).collect();
+    let views: Vec<Proposal<'_>> = batch
+        .iter()
+        .map(|(_, noise, anchor)| Proposal {
+            noise,
+            anchor: *anchor,
+        })
+        .collect();
     let Some(scores) = objective.score(&views)? else {
         return Ok(None);
     };
@@ -229,7 +263,7 @@ fn score_batch<O: Objective>(
         ));
     }
     let start = all.len();
-    for ((lineage, noise), (score, detail)) in batch.into_iter().zip(scores) {
+    for ((lineage, noise, anchor), (score, detail)) in batch.into_iter().zip(scores) {
         if !score.is_finite() {
             return Err(Error::invalid("a verifier returned a non-finite score"));
         }
@@ -239,6 +273,7 @@ fn score_batch<O: Objective>(
             score,
             detail,
             noise,
+            anchor,
         });
     }
     Ok(Some((start..all.len()).collect()))
@@ -264,17 +299,18 @@ mod tests {
 
     impl Objective for Toward {
         type Detail = ();
-        fn score(&mut self, noises: &[&[f32]]) -> Result<Scored<()>> {
-            self.batches.push(noises.len());
+        fn score(&mut self, batch: &[Proposal<'_>]) -> Result<Scored<()>> {
+            self.batches.push(batch.len());
             if self.cancel_after.is_some_and(|n| self.batches.len() > n) {
                 return Ok(None);
             }
             Ok(Some(
-                noises
+                batch
                     .iter()
-                    .map(|x| {
+                    .map(|p| {
                         (
-                            x.iter()
+                            p.noise
+                                .iter()
                                 .zip(&self.target)
                                 .map(|(a, b)| f64::from(a * b))
                                 .sum::<f64>(),
@@ -303,7 +339,7 @@ mod tests {
             refine: 0.9,
         };
         let mut obj = toward();
-        let r = search(&s, 64, 7, &mut obj).unwrap().unwrap();
+        let r = search(&s, 64, 1, 7, &mut obj).unwrap().unwrap();
         assert_eq!(
             obj.batches,
             vec![6, 12, 12, 12, 12],
@@ -324,7 +360,7 @@ mod tests {
             "search improves on a smooth objective"
         );
         // Deterministic for a seed.
-        let again = search(&s, 64, 7, &mut toward()).unwrap().unwrap();
+        let again = search(&s, 64, 1, 7, &mut toward()).unwrap().unwrap();
         assert_eq!(
             again.candidates.iter().map(|c| c.score).collect::<Vec<_>>(),
             r.candidates.iter().map(|c| c.score).collect::<Vec<_>>()
@@ -339,7 +375,7 @@ mod tests {
             explore: 0.3,
             refine: 0.8,
         };
-        let r = search(&s, 16, 3, &mut toward()).unwrap().unwrap();
+        let r = search(&s, 16, 1, 3, &mut toward()).unwrap().unwrap();
         let parent = r
             .candidates
             .iter()
@@ -365,7 +401,7 @@ mod tests {
 
     #[test]
     fn bad_settings_and_cancellation() {
-        let bad = |s: GmdsSettings| search(&s, 8, 0, &mut toward()).is_err();
+        let bad = |s: GmdsSettings| search(&s, 8, 1, 0, &mut toward()).is_err();
         assert!(bad(GmdsSettings {
             population: 0,
             ..GmdsSettings::default()
@@ -385,7 +421,7 @@ mod tests {
         let mut obj = toward();
         obj.cancel_after = Some(1);
         assert!(
-            search(&GmdsSettings::default(), 8, 0, &mut obj)
+            search(&GmdsSettings::default(), 8, 1, 0, &mut obj)
                 .unwrap()
                 .is_none()
         );
@@ -395,11 +431,30 @@ mod tests {
                 ..GmdsSettings::default()
             },
             8,
+            1,
             0,
             &mut toward(),
         )
         .unwrap()
         .unwrap();
         assert_eq!(best_of_n.candidates.len(), 6);
+        assert!(search(&GmdsSettings::default(), 8, 0, 0, &mut toward()).is_err());
+    }
+
+    #[test]
+    fn members_cycle_through_anchors_and_proposals_keep_their_parents() {
+        let s = GmdsSettings {
+            population: 5,
+            iterations: 2,
+            ..GmdsSettings::default()
+        };
+        let r = search(&s, 16, 3, 1, &mut toward()).unwrap().unwrap();
+        let by_id = |id: usize| r.candidates.iter().find(|c| c.id == id).unwrap();
+        for c in &r.candidates {
+            match c.lineage {
+                Lineage::Initial { .. } => assert_eq!(c.anchor, c.id % 3),
+                Lineage::Proposal { parent, .. } => assert_eq!(c.anchor, by_id(parent).anchor),
+            }
+        }
     }
 }

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::gmds::Lineage;
 use crate::media::output::write_atomic;
-use crate::pipeline::GenerationRequest;
+use crate::pipeline::draft::SoundKind;
+use crate::pipeline::{GenerationRequest, SourceRecording};
 use crate::verify::VerifierScore;
 
 /// Format version written into project files.
@@ -125,6 +126,15 @@ pub struct SavedCandidate {
     pub scores: Vec<VerifierScore>,
     /// Audio file, relative to the project file's folder.
     pub audio: PathBuf,
+    /// Its full-band audio file, when it varies a recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_band: Option<PathBuf>,
+    /// The recording it was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRecording>,
+    /// How that recording was laid on the picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<SoundKind>,
 }
 
 /// A project file.
@@ -218,16 +228,17 @@ impl ProjectFile {
                 return Err(format!("{}: the range {:?}", which(), c.range));
             }
             c.edits.check().map_err(|e| format!("{}: {e}", which()))?;
-            let inside = c
-                .audio
-                .components()
-                .all(|p| matches!(p, Component::Normal(_)));
-            if !inside || c.audio.as_os_str().is_empty() {
-                return Err(format!(
-                    "{}: its audio `{}` is not inside the project's folder",
-                    which(),
-                    c.audio.display()
-                ));
+            for audio in std::iter::once(&c.audio).chain(&c.full_band) {
+                let inside = audio
+                    .components()
+                    .all(|p| matches!(p, Component::Normal(_)));
+                if !inside || audio.as_os_str().is_empty() {
+                    return Err(format!(
+                        "{}: its audio `{}` is not inside the project's folder",
+                        which(),
+                        audio.display()
+                    ));
+                }
             }
         }
         Ok(())
@@ -269,6 +280,9 @@ mod tests {
             score: 0.2,
             scores: Vec::new(),
             audio: "p.audio/a.wav".into(),
+            full_band: Some("p.audio/a_full.wav".into()),
+            source: Some(SourceRecording::given(Path::new("/sounds/crow.ogg"))),
+            placement: Some(SoundKind::OneShot),
         };
         ProjectFile::new(session, vec![candidate])
     }
@@ -297,6 +311,10 @@ mod tests {
         refuse(&|p| p.candidates[0].edits.gain_db = 1e9, "gain");
         refuse(&|p| p.candidates[0].audio = "../x.wav".into(), "inside");
         refuse(&|p| p.candidates[0].audio = "/etc/x.wav".into(), "inside");
+        refuse(
+            &|p| p.candidates[0].full_band = Some("../x.wav".into()),
+            "inside",
+        );
         // JSON has no NaN; an overflowing number is refused by the parser.
         let e = ProjectFile::parse(br#"{"version":1,"range":[0,1e999]}"#).unwrap_err();
         assert!(e.contains("not a project file"), "{e}");

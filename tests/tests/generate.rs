@@ -74,8 +74,10 @@ fn generates_any_length_deterministically_with_search_bookkeeping() {
     .unwrap()
     .unwrap();
 
-    // Six seconds over 2.56 s windows: three windows, stitched to exactly the range.
+    // Six seconds over 2.56 s windows: three windows, stitched to exactly the range, each
+    // overlap's two ends measured for continuity.
     assert_eq!(report.windows.len(), 3);
+    assert_eq!(report.candidates[0].joins.len(), 4);
     assert_eq!(report.candidates.len(), 2);
     assert_eq!(streamed, 2);
     for c in &report.candidates {
@@ -529,4 +531,130 @@ fn draft_vocoding_keeps_the_sound_the_verifiers_read() {
         "draft and full vocoding embed apart: {draft_full}"
     );
     assert!(original_draft > original_full - 0.05);
+}
+
+/// A one-shot hit (a decaying burst with a sharp attack) at 48 kHz.
+fn hit_file(dir: &Path) -> std::path::PathBuf {
+    use avsync_engine::AudioBuffer;
+    use avsync_engine::media::{WavFormat, WavSpec, write_wav};
+    let rate = 48_000;
+    let samples: Vec<f32> = (0..rate / 4)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            0.8 * (-t * 30.0).exp() * (t * 2100.0 * std::f32::consts::TAU).sin()
+                + 0.1 * (-t * 30.0).exp() * (t * 13_000.0 * std::f32::consts::TAU).sin()
+        })
+        .collect();
+    let path = dir.join("hit.wav");
+    write_wav(
+        &path,
+        &AudioBuffer::new(rate as u32, 1, samples),
+        &WavSpec {
+            format: WavFormat::Float32,
+            bext: None,
+        },
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn generation_varies_a_recording_laid_on_the_events_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let device = Device::flex();
+    let hit = hit_file(dir.path());
+    let at = |strength: f64| GenerationRequest {
+        start_s: Some(0.0),
+        end_s: Some(1.0),
+        reference: Some(ReferenceSound {
+            path: hit.clone(),
+            codebooks: 4,
+        }),
+        events: Some(vec![0.25, 0.75]),
+        anchoring: avsync_engine::pipeline::Anchoring {
+            strength,
+            ..Default::default()
+        },
+        ..request(&media("cfr_25.mp4"))
+    };
+    let run = |req: &GenerationRequest| {
+        generate(&model, req, &mut FeatureCache::new(), &device, &mut |_| {
+            true
+        })
+        .unwrap()
+        .unwrap()
+    };
+
+    // Strength 0: the recording placed on the events, no network, full band, named.
+    let draft = run(&at(0.0));
+    assert_eq!(draft.network_evaluations, 0);
+    assert_eq!(draft.sources.len(), 1);
+    let c = &draft.candidates[0];
+    assert_eq!(c.source.as_ref().unwrap().path, hit);
+    let full = c.full_band.as_ref().expect("a full-band delivery");
+    assert_eq!(full.len(), 48_000);
+    let onset = |x: &[f32], rate: f32| x.iter().position(|v| v.abs() > 0.05).unwrap() as f32 / rate;
+    assert!(
+        (onset(full, 48_000.0) - 0.25).abs() < 0.01,
+        "attack on the event"
+    );
+    assert!((onset(&c.audio, 16_000.0) - 0.25).abs() < 0.01);
+    // The band above 8 kHz is the recording's own: its 13 kHz partial dominates the second
+    // difference (a high-pass) just after the attack.
+    let second = |x: &[f32]| {
+        let d: Vec<f32> = x.windows(3).map(|w| w[0] - 2.0 * w[1] + w[2]).collect();
+        (d.iter().map(|v| v * v).sum::<f32>() / d.len() as f32).sqrt()
+    };
+    assert!(
+        second(&full[12_000..12_500]) > 0.1,
+        "{}",
+        second(&full[12_000..12_500])
+    );
+    // Two candidates differ in their placement's gain and pitch.
+    assert_ne!(draft.candidates[0].audio, draft.candidates[1].audio);
+
+    // A variation runs only part of the schedule; from noise runs all of it.
+    let varied = run(&at(0.5));
+    let noise = run(&at(1.0));
+    assert!(varied.network_evaluations > 0);
+    assert!(varied.network_evaluations < noise.network_evaluations);
+    let v = &varied.candidates[0];
+    assert_eq!(v.full_band.as_ref().map(Vec::len), Some(48_000));
+    assert!(v.audio.iter().all(|x| x.is_finite()));
+    assert!(noise.candidates[0].full_band.is_none());
+    assert_eq!(noise.candidates[0].source.as_ref().unwrap().path, hit);
+}
+
+#[test]
+fn a_library_that_cannot_be_used_leaves_generation_from_the_text_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let device = Device::flex();
+    let broken = dir.path().join("broken.avslib");
+    std::fs::write(&broken, b"not an index").unwrap();
+    for (library, why) in [
+        (broken, "cannot read the library"),
+        (dir.path().join("none.avslib"), "holds no sounds"),
+    ] {
+        let req = GenerationRequest {
+            anchoring: avsync_engine::pipeline::Anchoring {
+                library: Some(library),
+                ..Default::default()
+            },
+            ..request(&media("cfr_25.mp4"))
+        };
+        let report = generate(&model, &req, &mut FeatureCache::new(), &device, &mut |_| {
+            true
+        })
+        .unwrap()
+        .unwrap();
+        assert!(report.sources.is_empty());
+        assert!(report.candidates[0].source.is_none());
+        assert!(
+            report.notes.iter().any(|n| n.contains(why)),
+            "{:?}",
+            report.notes
+        );
+    }
 }

@@ -78,14 +78,25 @@ fn index_updates_incrementally_and_searches() {
     let like = search_example(&index, index.audio_embedding(door).to_vec().as_slice(), 2);
     assert!([door, rain].contains(&like[0].index));
     assert!((like[0].score - 1.0).abs() < 1e-5);
-    let q = "footsteps on gravel";
-    let hits = search_text(&index, q, &embedder.text(q).unwrap(), 10);
+    let search = |q: &str| {
+        let (joint, sentence) = embedder.query(q).unwrap();
+        search_text(&index, q, &joint, &sentence, 10)
+    };
+    let hits = search("footsteps on gravel");
     assert_eq!(hits.len(), 3);
     assert!(
         index.entries[hits[0].index]
             .path
             .ends_with("gravelWalk_03.wav")
     );
+    // Without a word of the path in the query, the meaning of the path words still finds it.
+    for (q, file) in [
+        ("someone walks on small stones", "gravelWalk_03.wav"),
+        ("a heavy downpour", "rain_loop.wav"),
+    ] {
+        let top = &index.entries[search(q)[0].index].path;
+        assert!(top.ends_with(file), "{q}: {}", top.display());
+    }
 }
 
 #[test]

@@ -1,15 +1,19 @@
 //! `avsync eval CLIPS --out DIR [...]`: generate for clips whose real sound is known and
 //! measure the result: onset ACC/AP against the real sound, Fréchet distance of aisfx
 //! embeddings between the generated and the real set, and the mean sync score, for the full
-//! model and for ablations (frame features zeroed, video features zeroed, no search), and for
-//! the model-free baseline `spot` (the reference sound placed at every event picked from the
-//! picture). Writes `eval.json` and `eval.md`.
+//! model and for ablations (frame features zeroed, video features zeroed, no search), for
+//! variations of real recordings at a strength (`s0` ... `s100`), for generation from noise
+//! without a recording (`noise`), and for the model-free baseline `spot` (the reference sound,
+//! or the best recording the description retrieves, placed at every event picked from the
+//! picture). Besides, the aisfx distance of each clip's output to its real recording and
+//! between the candidates of a clip. Writes `eval.json` and `eval.md`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use avsync_engine::AudioBuffer;
 use avsync_engine::encoders::aisfx::Aisfx;
+use avsync_engine::eval::distance::{cosine_distance, mean_pairwise_distance};
 use avsync_engine::eval::fd::frechet_distance_of_sets;
 use avsync_engine::eval::onset::onset_scores;
 use avsync_engine::eval::prompt_rank::PromptJudge;
@@ -19,6 +23,7 @@ use avsync_engine::features::track::MotionTrack;
 use avsync_engine::gmds::GmdsSettings;
 use avsync_engine::media::{DecodeOptions, decode_audio};
 use avsync_engine::pipeline::model::{SAMPLE_RATE, assets_dir};
+use avsync_engine::pipeline::retrieval::retrieve;
 use avsync_engine::pipeline::spot::{SpotEvent, SpotVariation, spot};
 use avsync_engine::pipeline::{GenerationRequest, Job};
 use clap::Args;
@@ -26,8 +31,14 @@ use clap::Args;
 use super::generate::SettingsArgs;
 use avsync_engine::pipeline::clips::{Clip, read_clips};
 
-/// Variants `eval` knows.
-const VARIANTS: [&str; 5] = ["full", "no-frames", "no-video", "no-gmds", "spot"];
+/// Variants `eval` knows (and `sN`: a variation at strength N/100).
+const VARIANTS: [&str; 6] = ["full", "no-frames", "no-video", "no-gmds", "spot", "noise"];
+
+/// The strength of a variant named `sN` (N in 0..=100).
+fn strength_of(variant: &str) -> Option<f64> {
+    let n: u32 = variant.strip_prefix('s')?.parse().ok()?;
+    (n <= 100).then(|| f64::from(n) / 100.0)
+}
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -38,8 +49,10 @@ pub struct EvalArgs {
     /// Output folder for eval.json and eval.md.
     #[arg(long)]
     out: PathBuf,
-    /// Comma-separated variants: full, no-frames, no-video, no-gmds, spot (no model: the
-    /// clip's reference sound, or --ref-audio, at every event picked from the picture).
+    /// Comma-separated variants: full, no-frames, no-video, no-gmds, noise (from noise, no
+    /// recording), sN (a variation of the retrieved or given recording at strength N/100,
+    /// e.g. s0, s25, s100), spot (no model: the clip's reference sound, --ref-audio or the
+    /// best retrieved recording, at every event picked from the picture).
     #[arg(long, default_value = "full,no-frames,no-gmds")]
     variants: String,
     /// Model whose verifier heads judge how well each generated clip matches its
@@ -61,6 +74,13 @@ fn apply(variant: &str, mut r: GenerationRequest) -> Result<GenerationRequest> {
             r.ablate.video = true;
         }
         "spot" => {}
+        "noise" => {
+            r.anchoring.retrieve = 0;
+            r.anchoring.strength = 1.0;
+        }
+        v if strength_of(v).is_some() => {
+            r.anchoring.strength = strength_of(v).expect("checked");
+        }
         "no-gmds" => {
             r.gmds = GmdsSettings {
                 population: 1,
@@ -69,9 +89,13 @@ fn apply(variant: &str, mut r: GenerationRequest) -> Result<GenerationRequest> {
             };
             r.search_steps = None;
         }
-        other => bail!("unknown variant `{other}` ({})", VARIANTS.join(", ")),
+        other => bail!(
+            "unknown variant `{other}` ({}, or sN for a strength of N/100)",
+            VARIANTS.join(", ")
+        ),
     }
-    r.keep = 1;
+    // The best candidate is measured; the others tell how much candidates differ.
+    r.keep = r.keep.clamp(1, r.gmds.evaluations());
     Ok(r)
 }
 
@@ -132,6 +156,30 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         );
     }
 
+    let embed = |set: &[&[f32]]| -> Result<Option<Vec<Vec<f32>>>> {
+        let Ok(net) = &aisfx else { return Ok(None) };
+        let buffers: Vec<AudioBuffer> = set
+            .iter()
+            .map(|s| AudioBuffer::new(SAMPLE_RATE, 1, s.to_vec()))
+            .collect();
+        let refs: Vec<&AudioBuffer> = buffers.iter().collect();
+        Ok(Some(net.clip_embeddings_audio(&refs)?))
+    };
+    let truth_embeddings = {
+        let views: Vec<&[f32]> = truths.iter().map(Vec::as_slice).collect();
+        embed(&views)?
+    };
+    // Distance of the best candidate to the real sound, and between the candidates.
+    let distances = |i: usize, candidates: &[&[f32]]| -> Result<(Option<f64>, Option<f64>)> {
+        let Some(e) = embed(candidates)? else {
+            return Ok((None, None));
+        };
+        let to_truth = truth_embeddings
+            .as_ref()
+            .map(|t| cosine_distance(&e[0], &t[i]));
+        Ok((to_truth, mean_pairwise_distance(&e)))
+    };
+
     let mut summaries = Vec::with_capacity(variants.len());
     for variant in &variants {
         let mut per_clip = Vec::with_capacity(clips.len());
@@ -150,16 +198,33 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 .or(a.settings.ref_audio.as_deref());
             if *variant == "spot" {
                 let started = std::time::Instant::now();
-                let audio = spot_clip(clip, reference, truth.len())?;
+                let retrieved;
+                let reference = match reference {
+                    Some(r) => r,
+                    None => {
+                        retrieved = retrieve_one(&generator, &a.settings, text)?;
+                        retrieved.as_path()
+                    }
+                };
+                // Two placements, for the spread between candidates.
+                let takes = [0, 1]
+                    .map(|seed| spot_clip(clip, reference, truth.len(), seed))
+                    .into_iter()
+                    .collect::<Result<Vec<_>>>()?;
+                let views: Vec<&[f32]> = takes.iter().map(Vec::as_slice).collect();
+                let (distance, diversity) = distances(i, &views)?;
                 per_clip.push(ClipMetrics {
                     video: clip.video.to_string_lossy().into_owned(),
-                    onsets: onset_scores(truth, &audio, SAMPLE_RATE)?,
+                    onsets: onset_scores(truth, &takes[0], SAMPLE_RATE)?,
                     sync: None,
                     text: None,
                     score: None,
+                    distance,
+                    diversity,
                     seconds: started.elapsed().as_secs_f64(),
+                    sources: vec![reference.display().to_string()],
                 });
-                generated.push(audio);
+                generated.push(takes.into_iter().next().expect("two takes"));
                 continue;
             }
             let request = apply(
@@ -171,6 +236,17 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             let report = Job::spawn(generator.clone(), request)
                 .wait(|_| {})?
                 .ok_or_else(|| anyhow::anyhow!("generation cancelled"))?;
+            let views: Vec<&[f32]> = report
+                .candidates
+                .iter()
+                .map(|c| c.audio.as_slice())
+                .collect();
+            let (distance, diversity) = distances(i, &views)?;
+            let sources = report
+                .candidates
+                .iter()
+                .filter_map(|c| c.source.as_ref().map(|s| s.path.display().to_string()))
+                .collect();
             let best = report
                 .candidates
                 .into_iter()
@@ -191,7 +267,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                     .find(|s| s.name == "text")
                     .and_then(|s| s.score),
                 score: Some(best.score),
+                distance,
+                diversity,
                 seconds: report.timings.total_s,
+                sources,
             });
             generated.push(best.audio);
         }
@@ -225,15 +304,35 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// The recording retrieval finds first for `text`, for the `spot` baseline of a clip
+/// without a reference.
+fn retrieve_one(
+    generator: &std::sync::Arc<std::sync::Mutex<avsync_engine::pipeline::Generator>>,
+    settings: &SettingsArgs,
+    text: &str,
+) -> Result<PathBuf> {
+    let g = generator
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the generator failed earlier"))?;
+    let request = settings.request(Path::new(""), None, None);
+    let found = retrieve(&g.model, request.anchoring.library.as_deref(), text, 1);
+    found
+        .sources
+        .into_iter()
+        .next()
+        .map(|s| s.path)
+        .with_context(|| {
+            format!(
+                "the spot variant needs a reference sound for \"{text}\" (the CSV's ref_audio, \
+             --ref-audio, or a library that retrieves one): {}",
+                found.note.unwrap_or_default()
+            )
+        })
+}
+
 /// The `spot` baseline of one clip: its reference sound at every event of its picture,
-/// `len` samples from the clip's start.
-fn spot_clip(clip: &Clip, reference: Option<&Path>, len: usize) -> Result<Vec<f32>> {
-    let reference = reference.with_context(|| {
-        format!(
-            "{}: the spot variant needs a reference sound (the CSV's ref_audio or --ref-audio)",
-            clip.video.display()
-        )
-    })?;
+/// `len` samples from the clip's start, its placements varied by `seed`.
+fn spot_clip(clip: &Clip, reference: &Path, len: usize, seed: u64) -> Result<Vec<f32>> {
     let sound = decode_audio(reference, &DecodeOptions::to(SAMPLE_RATE, 1))
         .with_context(|| format!("{}: the sound to spot", reference.display()))?;
     let start = clip.start.unwrap_or(0.0);
@@ -252,7 +351,7 @@ fn spot_clip(clip: &Clip, reference: Option<&Path>, len: usize) -> Result<Vec<f3
         len,
         SAMPLE_RATE,
         &SpotVariation::default(),
-        0,
+        seed,
     ))
 }
 

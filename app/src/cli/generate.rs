@@ -16,8 +16,9 @@ use avsync_engine::pipeline::export::{
 };
 use avsync_engine::pipeline::model::default_model_dir;
 use avsync_engine::pipeline::render::SamplerSettings;
+use avsync_engine::pipeline::request::{DEFAULT_RETRIEVE, DEFAULT_STRENGTH};
 use avsync_engine::pipeline::{
-    Event, GenerationReport, GenerationRequest, Generator, Job, ReferenceSound,
+    Anchoring, Event, GenerationReport, GenerationRequest, Generator, Job, ReferenceSound,
 };
 use avsync_engine::schedule::SamplerKind;
 use avsync_engine::verify::VerifierWeights;
@@ -34,9 +35,25 @@ pub struct SettingsArgs {
     /// What should not be heard.
     #[arg(long, default_value = "")]
     pub negative: String,
-    /// Reference sound (any audio file).
+    /// Reference sound (any audio file); without one, recordings matching the text are
+    /// retrieved from the library.
     #[arg(long)]
     pub ref_audio: Option<PathBuf>,
+    /// Variation strength, 0 to 1: 0 delivers the recording placed on the picture's events,
+    /// 1 generates from noise with the recording only as the audio prompt.
+    #[arg(long, default_value_t = DEFAULT_STRENGTH)]
+    pub strength: f64,
+    /// Recordings retrieved from the library when no reference is given (0: none).
+    #[arg(long, default_value_t = DEFAULT_RETRIEVE)]
+    pub retrieve: usize,
+    /// Library index to retrieve from (default: yours, from `library index`, else the
+    /// starter library).
+    #[arg(long)]
+    pub library: Option<PathBuf>,
+    /// The reference is already laid on the range (an earlier candidate to vary again): it is
+    /// varied as it is, not placed on the events.
+    #[arg(long)]
+    pub as_laid: bool,
     /// Event times in seconds of the clip, comma-separated (taps, markers): they replace the
     /// events picked from the picture.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
@@ -174,6 +191,15 @@ impl SettingsArgs {
                 text: self.w_text,
             },
             max_batch: self.max_batch,
+            anchoring: Anchoring {
+                strength: self.strength,
+                retrieve: self.retrieve,
+                library: self
+                    .library
+                    .clone()
+                    .or_else(|| crate::settings::default_library_index().filter(|p| p.is_file())),
+                as_laid: self.as_laid,
+            },
             ..GenerationRequest::new(video)
         }
     }
@@ -280,6 +306,9 @@ fn summary(out: &ClipOutput) -> serde_json::Value {
         "video": out.muxed.path.display().to_string(),
         "wavs": out.wavs.iter().map(|w| w.path.display().to_string()).collect::<Vec<_>>(),
         "scores": out.report.candidates.iter().map(|c| c.score).collect::<Vec<_>>(),
+        "sources": out.report.candidates.iter().map(|c| c.source.as_ref().map(|s| {
+            format!("{} ({})", s.path.display(), s.licence)
+        })).collect::<Vec<_>>(),
         "network_evaluations": out.report.network_evaluations,
         "seconds": out.report.timings.total_s,
     })
@@ -320,6 +349,9 @@ pub fn generate_clip(
         })?
         .ok_or_else(|| anyhow::anyhow!("generation cancelled"))?;
     bar.finish_and_clear();
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
 
     let master = settings.master();
@@ -331,11 +363,15 @@ pub fn generate_clip(
     let mut wavs = Vec::with_capacity(report.candidates.len());
     let mut best = None;
     for c in &report.candidates {
-        let (audio, loudness) = master_candidate(&c.audio, &master, report.fps)?;
+        let (audio, loudness) = master_candidate(c, &master, report.fps)?;
         let path = dir.join(format!("{stem}_candidate{}.wav", c.rank + 1));
         ensure_not_source(&path, &[&request.video])?;
+        let from = c.source.as_ref().map_or_else(String::new, |s| {
+            let name = s.path.file_name().unwrap_or_default().to_string_lossy();
+            format!(", from {name} ({})", s.licence)
+        });
         let description = format!(
-            "{} (seed {}, score {:.3})",
+            "{} (seed {}, score {:.3}{from})",
             request.text, request.seed, c.score
         );
         wavs.push(write_candidate_wav(

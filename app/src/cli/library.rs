@@ -137,7 +137,10 @@ fn search(a: &SearchArgs) -> Result<()> {
     let embedder = a.at.embedder()?;
     let t = Instant::now();
     let hits = match (&a.query, &a.like) {
-        (Some(q), None) => search_text(&library, q, &embedder.text(q)?, a.limit),
+        (Some(q), None) => {
+            let (joint, sentence) = embedder.query(q)?;
+            search_text(&library, q, &joint, &sentence, a.limit)
+        }
         (None, Some(example)) => {
             let e = example_embedding(&library, &embedder, example)?;
             search_example(&library, &e, a.limit)

@@ -186,8 +186,10 @@ impl Library {
         };
         let t = Instant::now();
         match self.pending.take() {
-            Some(Pending::Text(q)) if !q.trim().is_empty() => match embedder.text(&q) {
-                Ok(text) => self.hits = search_text(&self.index, &q, &text, RESULTS),
+            Some(Pending::Text(q)) if !q.trim().is_empty() => match embedder.query(&q) {
+                Ok((joint, sentence)) => {
+                    self.hits = search_text(&self.index, &q, &joint, &sentence, RESULTS);
+                }
                 Err(e) => self.status = format!("error: {e}"),
             },
             Some(Pending::Example(i)) if i < self.index.len() => {

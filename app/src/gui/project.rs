@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use avsync_engine::dsp::MelExtractor;
 use avsync_engine::media::{DecodeOptions, WavFormat, WavSpec, decode_audio, write_wav};
 use avsync_engine::pipeline::RenderedCandidate;
+use avsync_engine::pipeline::generate::FULL_BAND_RATE;
 use avsync_engine::pipeline::model::SAMPLE_RATE;
 pub use avsync_engine::project::Session;
 use avsync_engine::project::{ProjectFile, SavedCandidate, audio_dir};
@@ -36,6 +37,23 @@ pub fn save(path: &Path, session: &Session, candidates: &[CandidateItem]) -> Res
             )?;
         }
         let r = &c.rendered;
+        let full_band = match &r.full_band {
+            Some(full) => {
+                let name = format!("candidate_{:03}_seed{}_full.wav", i + 1, c.seed);
+                if !dir.join(&name).is_file() {
+                    write_wav(
+                        &dir.join(&name),
+                        &AudioBuffer::new(FULL_BAND_RATE, 1, full.clone()),
+                        &WavSpec {
+                            format: WavFormat::Float32,
+                            bext: None,
+                        },
+                    )?;
+                }
+                Some(folder.join(name))
+            }
+            None => None,
+        };
         saved.push(SavedCandidate {
             name: c.name.clone(),
             seed: c.seed,
@@ -48,6 +66,9 @@ pub fn save(path: &Path, session: &Session, candidates: &[CandidateItem]) -> Res
             score: r.score,
             scores: r.scores.clone(),
             audio: folder.join(name),
+            full_band,
+            source: r.source.clone(),
+            placement: r.placement,
         });
     }
     ProjectFile::new(session.clone(), saved).write(path)
@@ -80,6 +101,12 @@ pub fn load(path: &Path) -> Result<Loaded> {
             }
         };
         let spectrogram = mel.log_mel(&audio)?;
+        // A full-band file that cannot be read leaves the candidate at the model's band.
+        let full_band = c.full_band.as_ref().and_then(|f| {
+            decode_audio(&base.join(f), &DecodeOptions::to(FULL_BAND_RATE, 1))
+                .ok()
+                .map(|a| a.samples)
+        });
         candidates.push(CandidateItem {
             rendered: RenderedCandidate {
                 rank: c.rank,
@@ -90,6 +117,10 @@ pub fn load(path: &Path) -> Result<Loaded> {
                 scores: c.scores,
                 audio,
                 mel: spectrogram,
+                full_band,
+                source: c.source,
+                placement: c.placement,
+                joins: Vec::new(),
             },
             name: c.name,
             seed: c.seed,

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use avsync_engine::AudioBuffer;
 use avsync_engine::device::{ComputePreference, select};
 use avsync_engine::gmds::GmdsSettings;
 use avsync_engine::media::{MediaInfo, WavFormat, probe};
@@ -12,7 +13,8 @@ use avsync_engine::models::adapters::AdapterScales;
 use avsync_engine::pipeline::export::{
     master_candidate, mux_candidate, muxed_extension, write_candidate_wav,
 };
-use avsync_engine::pipeline::model::{MANIFEST, default_model_dir};
+use avsync_engine::pipeline::generate::FULL_BAND_RATE;
+use avsync_engine::pipeline::model::{MANIFEST, SAMPLE_RATE, default_model_dir};
 use avsync_engine::pipeline::render::SamplerSettings;
 use avsync_engine::pipeline::{
     Event, GenerationRequest, Generator, Job, JobMessage, ReferenceSound, Stage,
@@ -69,6 +71,9 @@ pub struct Studio {
     pub reference_path: String,
     /// EnCodec codebooks of the reference (1, 2, 4 or 8).
     pub reference_codebooks: usize,
+    /// A reference already laid on the range (a candidate being varied): it is varied as
+    /// it is, not placed on the events again.
+    pub laid_reference: Option<PathBuf>,
     /// Candidates, best first within each generation.
     pub candidates: Vec<CandidateItem>,
     /// Selected candidate.
@@ -136,6 +141,7 @@ impl Studio {
             seed_locked: false,
             reference_path: String::new(),
             reference_codebooks: 4,
+            laid_reference: None,
             candidates: Vec::new(),
             selected: None,
             markers: Markers::default(),
@@ -230,6 +236,60 @@ impl Studio {
     }
 
     /// Start generating for the in/out range with the current settings.
+    /// Variations of the recording at `path`: it becomes the reference and candidates vary
+    /// it, laid as it is when `as_laid` (a candidate), else placed on the events.
+    pub fn vary(&mut self, path: PathBuf, as_laid: bool) {
+        if self.busy() {
+            return;
+        }
+        self.reference_path = path.display().to_string();
+        self.laid_reference = as_laid.then(|| path.clone());
+        if self.request.anchoring.strength >= 1.0 {
+            self.request.anchoring.strength = avsync_engine::pipeline::request::DEFAULT_STRENGTH;
+            self.info("variation strength set to the default: 1 would not start from the sound");
+        }
+        self.generate();
+    }
+
+    /// Variations of candidate `index`: its sound is kept as a take beside the exports and
+    /// varied as it is laid.
+    pub fn vary_candidate(&mut self, index: usize) {
+        match self.keep_take(index) {
+            Ok(path) => self.vary(path, true),
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Write candidate `index` (full band when it has one) as a WAV beside the exports, under
+    /// a name not taken yet.
+    fn keep_take(&self, index: usize) -> avsync_engine::Result<PathBuf> {
+        let clip = self
+            .clip
+            .as_ref()
+            .ok_or_else(|| avsync_engine::Error::invalid("no clip is open"))?;
+        let c = self
+            .candidates
+            .get(index)
+            .ok_or_else(|| avsync_engine::Error::invalid("no such candidate"))?;
+        let (dir, stem) = self.output_place(&clip.path);
+        let path = (1..)
+            .map(|n| dir.join(format!("{stem}_take_{}_{n}.wav", index + 1)))
+            .find(|p| !p.exists())
+            .expect("an unused name");
+        let audio = match &c.rendered.full_band {
+            Some(full) => AudioBuffer::new(FULL_BAND_RATE, 1, full.clone()),
+            None => AudioBuffer::new(SAMPLE_RATE, 1, c.rendered.audio.clone()),
+        };
+        avsync_engine::media::write_wav(
+            &path,
+            &audio,
+            &avsync_engine::media::WavSpec {
+                format: WavFormat::Float32,
+                bext: None,
+            },
+        )
+    }
+
     pub fn generate(&mut self) {
         if self.busy() {
             return;
@@ -246,6 +306,14 @@ impl Studio {
             path: PathBuf::from(self.reference_path.trim()),
             codebooks: self.reference_codebooks,
         });
+        request.anchoring.as_laid = request
+            .reference
+            .as_ref()
+            .is_some_and(|r| self.laid_reference.as_ref() == Some(&r.path));
+        if request.anchoring.library.is_none() {
+            request.anchoring.library =
+                crate::settings::default_library_index().filter(|p| p.is_file());
+        }
         request.events = (!self.markers.is_empty()).then(|| self.markers.times().to_vec());
         if !self.seed_locked && self.generations > 0 {
             request.seed = self.request.seed.wrapping_add(1_000);
@@ -442,8 +510,7 @@ impl Studio {
             .ok_or_else(|| avsync_engine::Error::invalid("no such candidate"))?;
         let (dir, stem) = self.output_place(&clip.path);
         let fps = clip.rate.fps();
-        let (audio, loudness) =
-            master_candidate(&c.rendered.audio, &c.master(self.export_rate), fps)?;
+        let (audio, loudness) = master_candidate(&c.rendered, &c.master(self.export_rate), fps)?;
         let wav = dir.join(format!("{stem}_avsync_{}.wav", index + 1));
         let wav = write_candidate_wav(
             &audio,

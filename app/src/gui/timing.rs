@@ -7,6 +7,8 @@ use avsync_engine::dsp::MelExtractor;
 use avsync_engine::gmds::Lineage;
 use avsync_engine::media::{DecodeOptions, WavSpec, decode_audio, write_wav};
 use avsync_engine::pipeline::RenderedCandidate;
+use avsync_engine::pipeline::SourceRecording;
+use avsync_engine::pipeline::draft::SoundKind;
 use avsync_engine::pipeline::model::SAMPLE_RATE;
 use avsync_engine::pipeline::spot::{SpotEvent, SpotVariation, spot};
 use avsync_engine::{AudioBuffer, Error, Result};
@@ -155,6 +157,10 @@ impl Studio {
                 scores: Vec::new(),
                 audio,
                 mel,
+                full_band: None,
+                source: Some(SourceRecording::given(&path)),
+                placement: Some(SoundKind::OneShot),
+                joins: Vec::new(),
             },
             name: format!(
                 "#{} spot {stem} x{}",

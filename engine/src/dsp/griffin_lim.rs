@@ -132,6 +132,64 @@ pub fn griffin_lim(
             });
         }
     }
+    refine(stft, magnitude, angles, config, signal_len, length)
+}
+
+/// Griffin-Lim from a given phase: each bin starts at `magnitude` with the phase of the same
+/// bin of `phase` (the STFT of a related signal, in `stft`'s layout and of the same shape),
+/// then runs `config.n_iter` iterations (0 keeps the given phase as it is). A recording's
+/// own phase is a far better start than a random one for a spectrogram derived from it.
+pub fn griffin_lim_from_phase(
+    stft: &Stft,
+    magnitude: &MagnitudeSpectrogram,
+    phase: &ComplexSpectrogram,
+    config: &GriffinLimConfig,
+    length: usize,
+) -> Result<Vec<f32>> {
+    if phase.n_frames != magnitude.n_frames
+        || phase.n_bins != magnitude.n_bins
+        || stft.config().n_bins() != magnitude.n_bins
+    {
+        return Err(Error::invalid(format!(
+            "the phase ({}x{}) and the magnitude ({}x{}) spectrograms differ in shape",
+            phase.n_frames, phase.n_bins, magnitude.n_frames, magnitude.n_bins
+        )));
+    }
+    if stft.config().n_frames(length.max(1)) != magnitude.n_frames {
+        return Err(Error::invalid(format!(
+            "{length} samples do not give the spectrogram's {} frames",
+            magnitude.n_frames
+        )));
+    }
+    let angles = ComplexSpectrogram {
+        n_frames: magnitude.n_frames,
+        n_bins: magnitude.n_bins,
+        data: magnitude
+            .data
+            .iter()
+            .zip(&phase.data)
+            .map(|(&m, p)| {
+                let norm = p.norm();
+                if norm > 0.0 {
+                    *p * (m / norm)
+                } else {
+                    Complex64::new(m, 0.0)
+                }
+            })
+            .collect(),
+    };
+    refine(stft, magnitude, angles, config, length.max(1), length)
+}
+
+/// The fast Griffin-Lim iterations from `angles`, then the inverse STFT cut to `length`.
+fn refine(
+    stft: &Stft,
+    magnitude: &MagnitudeSpectrogram,
+    mut angles: ComplexSpectrogram,
+    config: &GriffinLimConfig,
+    signal_len: usize,
+    length: usize,
+) -> Result<Vec<f32>> {
     let decay = config.momentum / (1.0 + config.momentum);
     let mut previous: Option<ComplexSpectrogram> = None;
     for _ in 0..config.n_iter {

@@ -95,7 +95,6 @@ impl Seam {
 /// Measure the seam of `lp` (mono at `sample_rate`) played twice in a row.
 pub fn seam(lp: &[f32], sample_rate: u32) -> Result<Seam> {
     let n_fft = (SEAM_FFT_16K * sample_rate as usize / 16_000).next_power_of_two();
-    let hop = n_fft / 2;
     if lp.len() < 4 * n_fft {
         return Err(Error::invalid(format!(
             "a loop of {} samples is too short to measure its seam (at least {})",
@@ -103,13 +102,27 @@ pub fn seam(lp: &[f32], sample_rate: u32) -> Result<Seam> {
             4 * n_fft
         )));
     }
-    // Twice in a row, the seam in the middle of a frame boundary.
     let twice: Vec<f32> = lp.iter().chain(lp).copied().collect();
+    change_at(&twice, lp.len(), sample_rate)
+}
+
+/// How much `signal` (mono at `sample_rate`) changes across sample `seam_at` (a loop's
+/// seam, a join between generated windows), next to how much it changes elsewhere.
+pub fn change_at(signal: &[f32], seam_at: usize, sample_rate: u32) -> Result<Seam> {
+    let n_fft = (SEAM_FFT_16K * sample_rate as usize / 16_000).next_power_of_two();
+    let hop = n_fft / 2;
+    let w = ((LEVEL_WINDOW_S * f64::from(sample_rate)) as usize).max(1);
+    if seam_at < n_fft.max(w) || seam_at + n_fft.max(w) > signal.len() {
+        return Err(Error::invalid(format!(
+            "a change at sample {seam_at} of {} cannot be measured (too near an end)",
+            signal.len()
+        )));
+    }
     let stft = Stft::new(StftConfig {
         center: false,
         ..StftConfig::new(n_fft, hop)
     })?;
-    let power = stft.power(&twice)?;
+    let power = stft.power(signal)?;
     let log: Vec<Vec<f64>> = power
         .frames()
         .map(|f| f.iter().map(|p| 10.0 * (p + 1e-10).log10()).collect())
@@ -118,7 +131,6 @@ pub fn seam(lp: &[f32], sample_rate: u32) -> Result<Seam> {
         (a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len() as f64).sqrt()
     };
     // Frames ending before the seam and starting after it.
-    let seam_at = lp.len();
     let before = (seam_at - n_fft) / hop;
     let after = seam_at.div_ceil(hop);
     let spectral_db = flux(&log[before], &log[after]);
@@ -127,9 +139,8 @@ pub fn seam(lp: &[f32], sample_rate: u32) -> Result<Seam> {
         .filter(|&t| t + spacing < log.len() && (t + spacing <= before || t >= after))
         .map(|t| flux(&log[t], &log[t + spacing]))
         .collect();
-    let w = ((LEVEL_WINDOW_S * f64::from(sample_rate)) as usize).max(1);
     let level = |from: usize| {
-        let e = twice[from..from + w]
+        let e = signal[from..from + w]
             .iter()
             .map(|v| f64::from(*v).powi(2))
             .sum::<f64>()
@@ -137,9 +148,9 @@ pub fn seam(lp: &[f32], sample_rate: u32) -> Result<Seam> {
         10.0 * (e + 1e-12).log10()
     };
     let level_db = (level(seam_at - w) - level(seam_at)).abs();
-    let level_others: Vec<f64> = (0..twice.len() / w - 1)
+    let level_others: Vec<f64> = (0..signal.len() / w - 1)
         .map(|k| k * w)
-        .filter(|&s| s + 2 * w <= twice.len() && (s + 2 * w <= seam_at - w || s >= seam_at + w))
+        .filter(|&s| s + 2 * w <= signal.len() && (s + 2 * w <= seam_at - w || s >= seam_at + w))
         .map(|s| (level(s) - level(s + w)).abs())
         .collect();
     Ok(Seam {

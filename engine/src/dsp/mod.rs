@@ -7,6 +7,7 @@
 //! strength) are ported operation by operation and checked against fixtures produced by
 //! `tests/parity/dsp_reference.py`.
 
+pub mod draft_voicing;
 pub mod edit;
 pub mod griffin_lim;
 pub mod looping;

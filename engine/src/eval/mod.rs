@@ -2,6 +2,7 @@
 //! real sound (AVSync15 protocol, corrected), Fréchet distance between embedding sets, and
 //! summaries over a set of clips; and evaluation clips from a renderer training never uses.
 
+pub mod distance;
 pub mod fd;
 pub mod onset;
 pub mod prompt_rank;

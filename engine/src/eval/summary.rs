@@ -19,8 +19,14 @@ pub struct ClipMetrics {
     pub text: Option<f64>,
     /// The combined verifier score the search maximised.
     pub score: Option<f64>,
+    /// aisfx cosine distance of the delivered candidate to the real recording.
+    pub distance: Option<f64>,
+    /// Mean aisfx cosine distance between the clip's candidates (their spread).
+    pub diversity: Option<f64>,
     /// Seconds the generation took.
     pub seconds: f64,
+    /// The recordings the candidates were made from.
+    pub sources: Vec<String>,
 }
 
 /// Summary of one variant over all clips.
@@ -42,6 +48,10 @@ pub struct VariantSummary {
     pub text: Option<f64>,
     /// Mean combined verifier score.
     pub score: Option<f64>,
+    /// Mean aisfx distance of the delivered candidates to the real recordings.
+    pub distance: Option<f64>,
+    /// Mean aisfx distance between the candidates of a clip.
+    pub diversity: Option<f64>,
     /// Mean seconds per clip.
     pub seconds: f64,
     /// Rank of each clip's description among all the clips' descriptions, judged in the
@@ -68,6 +78,8 @@ impl VariantSummary {
             sync: mean(per_clip.iter().filter_map(|c| c.sync)),
             text: mean(per_clip.iter().filter_map(|c| c.text)),
             score: mean(per_clip.iter().filter_map(|c| c.score)),
+            distance: mean(per_clip.iter().filter_map(|c| c.distance)),
+            diversity: mean(per_clip.iter().filter_map(|c| c.diversity)),
             seconds: mean(per_clip.iter().map(|c| c.seconds)).unwrap_or(0.0),
             prompt: None,
             per_clip,
@@ -80,11 +92,11 @@ pub fn markdown_table(variants: &[VariantSummary]) -> String {
     let cell =
         |v: Option<f64>, digits: usize| v.map_or("n/a".to_string(), |x| format!("{x:.digits$}"));
     let mut out = String::from(
-        "| variant | clips | onset ACC | onset AP | FD (aisfx) | prompt rank | prompt top-5 | sync | text | verifiers | s / clip |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| variant | clips | onset ACC | onset AP | FD (aisfx) | prompt rank | prompt top-5 | distance to real | diversity | sync | text | verifiers | s / clip |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for v in variants {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
             v.name,
             v.clips,
             cell(v.acc, 3),
@@ -95,6 +107,8 @@ pub fn markdown_table(variants: &[VariantSummary]) -> String {
                 p.mean_rank, p.candidates
             )),
             cell(v.prompt.as_ref().map(|p| p.top5), 3),
+            cell(v.distance, 3),
+            cell(v.diversity, 3),
             cell(v.sync, 3),
             cell(v.text, 3),
             cell(v.score, 3),
@@ -122,7 +136,10 @@ mod tests {
             sync: Some(0.5),
             text: None,
             score: Some(0.25),
+            distance: Some(0.1),
+            diversity: None,
             seconds: 2.0,
+            sources: Vec::new(),
         };
         let v = VariantSummary::new(
             "full",
@@ -137,7 +154,7 @@ mod tests {
         let table = markdown_table(&[v]);
         assert!(
             table.contains(
-                "| full | 3 | 0.750 | 0.375 | n/a | n/a | n/a | 0.500 | n/a | 0.250 | 2.0 |"
+                "| full | 3 | 0.750 | 0.375 | n/a | n/a | n/a | 0.100 | n/a | 0.500 | n/a | 0.250 | 2.0 |"
             ),
             "{table}"
         );

@@ -112,6 +112,18 @@ impl SoundEmbedder {
         let e = self.minilm.sentence_embeddings(&[text])?;
         to_vec(self.heads.text.forward(e))
     }
+
+    /// A description as search reads it: its joint-space projection and its sentence
+    /// embedding (compared with the sounds' path words).
+    pub fn query(&self, text: &str) -> Result<(Vec<f32>, Vec<f32>)> {
+        let e = self.minilm.sentence_embeddings(&[text])?;
+        Ok((to_vec(self.heads.text.forward(e.clone()))?, to_vec(e)?))
+    }
+
+    /// Sentence embeddings of `texts`, end to end.
+    pub fn describe(&self, texts: &[&str]) -> Result<Vec<f32>> {
+        to_vec(self.minilm.sentence_embeddings(texts)?)
+    }
 }
 
 fn to_vec(t: Tensor<2>) -> Result<Vec<f32>> {

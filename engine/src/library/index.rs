@@ -1,8 +1,10 @@
 //! The library index: per sound its path, size, modification time, length, path words and
 //! embeddings, and the files that could not be indexed with the reason. Updating it reads
-//! only new and changed files. It lives in its own file (never inside the user's library):
+//! only new and changed files. It lives in its own file (beside the user's settings, or
+//! inside a shipped library's folder, whose sounds it then names relative to itself):
 //! `AVSLIB1\n`, the JSON header's length (u64, little-endian), the JSON header, then the
-//! aisfx embeddings and their joint projections as little-endian f32 rows.
+//! aisfx embeddings, their joint projections and the sentence embeddings of the path words
+//! as little-endian f32 rows (format 1 has no path-word rows; they are added on update).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,11 +19,19 @@ use crate::train::captions::{AUDIO_EXTENSIONS, words};
 
 const MAGIC: &[u8; 8] = b"AVSLIB1\n";
 /// Format version in the header.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Largest header read (a hostile length is refused before allocating).
 const MAX_HEADER_BYTES: u64 = 512 << 20;
 /// Largest embedding width accepted from a file.
 const MAX_DIM: usize = 8192;
+
+/// The folder holding `path` (`.` for a bare file name).
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
 
 /// One indexed sound.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +65,8 @@ struct Header {
     version: u32,
     audio_dim: usize,
     joint_dim: usize,
+    #[serde(default)]
+    words_dim: usize,
     heads: String,
     roots: Vec<PathBuf>,
     entries: Vec<LibraryEntry>,
@@ -102,9 +114,12 @@ pub struct LibraryIndex {
     pub skipped: Vec<Skipped>,
     audio_dim: usize,
     joint_dim: usize,
+    words_dim: usize,
     heads: String,
     audio: Vec<f32>,
     joint: Vec<f32>,
+    /// Sentence embeddings of each sound's path words (empty in an index of format 1).
+    words: Vec<f32>,
 }
 
 impl LibraryIndex {
@@ -116,9 +131,11 @@ impl LibraryIndex {
             skipped: Vec::new(),
             audio_dim: 0,
             joint_dim: 0,
+            words_dim: 0,
             heads: String::new(),
             audio: Vec::new(),
             joint: Vec::new(),
+            words: Vec::new(),
         }
     }
 
@@ -142,19 +159,51 @@ impl LibraryIndex {
         &self.joint[i * self.joint_dim..(i + 1) * self.joint_dim]
     }
 
+    /// The sentence embedding of sound `i`'s path words (what its name says is heard), when
+    /// the index has them.
+    pub fn words_embedding(&self, i: usize) -> Option<&[f32]> {
+        (self.words_dim > 0).then(|| &self.words[i * self.words_dim..(i + 1) * self.words_dim])
+    }
+
     /// The sound indexed at `path`.
     pub fn find(&self, path: &Path) -> Option<usize> {
         self.entries.iter().position(|e| e.path == path)
     }
 
-    /// Read the index at `path`; a missing file is an empty index.
+    /// Read the index at `path`; a missing file is an empty index. Paths stored relative
+    /// (sounds in the index's own folder, as a shipped library keeps them) are resolved
+    /// against that folder.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::new()),
             Err(e) => return Err(Error::io(path, e)),
         };
-        Self::from_bytes(&bytes).map_err(|why| Error::media(path, why))
+        let mut index = Self::from_bytes(&bytes).map_err(|why| Error::media(path, why))?;
+        let base = std::fs::canonicalize(folder_of(path)).unwrap_or_else(|_| folder_of(path));
+        index.map_paths(|p| {
+            if p == Path::new(".") {
+                base.clone()
+            } else if p.is_relative() {
+                base.join(p)
+            } else {
+                p.to_path_buf()
+            }
+        });
+        Ok(index)
+    }
+
+    /// Apply `f` to every path the index stores.
+    fn map_paths(&mut self, f: impl Fn(&Path) -> PathBuf) {
+        for p in self.roots.iter_mut() {
+            *p = f(p);
+        }
+        for e in self.entries.iter_mut() {
+            e.path = f(&e.path);
+        }
+        for s in self.skipped.iter_mut() {
+            s.path = f(&s.path);
+        }
     }
 
     /// Parse an index file's bytes.
@@ -176,12 +225,12 @@ impl LibraryIndex {
                 h.version
             ));
         }
-        if h.audio_dim > MAX_DIM || h.joint_dim > MAX_DIM {
+        if h.audio_dim > MAX_DIM || h.joint_dim > MAX_DIM || h.words_dim > MAX_DIM {
             return Err(not("embedding width out of range"));
         }
         let n = h.entries.len();
         let floats = n
-            .checked_mul(h.audio_dim + h.joint_dim)
+            .checked_mul(h.audio_dim + h.joint_dim + h.words_dim)
             .and_then(|f| f.checked_mul(4))
             .ok_or_else(|| not("size overflow"))?;
         if body.len() != floats {
@@ -194,8 +243,14 @@ impl LibraryIndex {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
         let audio: Vec<f32> = values.by_ref().take(n * h.audio_dim).collect();
-        let joint: Vec<f32> = values.collect();
-        if audio.iter().chain(&joint).any(|v| !v.is_finite()) {
+        let joint: Vec<f32> = values.by_ref().take(n * h.joint_dim).collect();
+        let words: Vec<f32> = values.collect();
+        if audio
+            .iter()
+            .chain(&joint)
+            .chain(&words)
+            .any(|v| !v.is_finite())
+        {
             return Err(not("an embedding is not finite"));
         }
         Ok(Self {
@@ -204,18 +259,34 @@ impl LibraryIndex {
             skipped: h.skipped,
             audio_dim: h.audio_dim,
             joint_dim: h.joint_dim,
+            words_dim: h.words_dim,
             heads: h.heads,
             audio,
             joint,
+            words,
         })
     }
 
-    /// Write the index to `path` (a temporary file renamed into place).
+    /// Write the index to `path` (a temporary file renamed into place). Sounds inside the
+    /// index's own folder are stored relative to it, so a library shipped or moved with its
+    /// index keeps working.
     pub fn save(&self, path: &Path) -> Result<()> {
+        let mut stored = self.clone();
+        let base = std::fs::canonicalize(folder_of(path)).unwrap_or_else(|_| folder_of(path));
+        stored.map_paths(|p| match p.strip_prefix(&base) {
+            Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => p.to_path_buf(),
+        });
+        stored.write(path)
+    }
+
+    fn write(&self, path: &Path) -> Result<()> {
         let header = Header {
             version: VERSION,
             audio_dim: self.audio_dim,
             joint_dim: self.joint_dim,
+            words_dim: self.words_dim,
             heads: self.heads.clone(),
             roots: self.roots.clone(),
             entries: self.entries.clone(),
@@ -230,7 +301,7 @@ impl LibraryIndex {
             w.write_all(&(json.len() as u64).to_le_bytes())?;
             w.write_all(&json)?;
             let mut buf = Vec::with_capacity(64 << 10);
-            for v in self.audio.iter().chain(&self.joint) {
+            for v in self.audio.iter().chain(&self.joint).chain(&self.words) {
                 buf.extend_from_slice(&v.to_le_bytes());
                 if buf.len() >= 64 << 10 {
                     w.write_all(&buf)?;
@@ -313,17 +384,21 @@ impl LibraryIndex {
                             duration_s: e.duration_s,
                             words: path_words(&root, &f.path),
                         };
+                        let words = embedder.describe(&[entry.words.join(" ").as_str()])?;
                         match known {
                             Some(i) => {
                                 self.entries[i] = entry;
                                 self.audio_row_mut(i).copy_from_slice(&e.audio);
                                 self.joint_row_mut(i).copy_from_slice(&e.joint);
+                                let d = self.words_dim;
+                                self.words[i * d..(i + 1) * d].copy_from_slice(&words);
                                 report.changed += 1;
                             }
                             None => {
                                 self.entries.push(entry);
                                 self.audio.extend_from_slice(&e.audio);
                                 self.joint.extend_from_slice(&e.joint);
+                                self.words.extend_from_slice(&words);
                                 at.insert(f.path.clone(), self.entries.len() - 1);
                                 report.added += 1;
                             }
@@ -417,6 +492,18 @@ impl LibraryIndex {
         if self.joint_dim == 0 {
             self.joint_dim = embedder.project(&vec![0.0; self.audio_dim], 1)?.len();
         }
+        // Path words embedded by another sentence encoder, or not at all (format 1), are
+        // embedded again; only text is read, no sound.
+        let width = embedder.describe(&[""])?.len();
+        if self.words_dim != width || self.words.len() != self.entries.len() * width {
+            let texts: Vec<String> = self.entries.iter().map(|e| e.words.join(" ")).collect();
+            self.words.clear();
+            for chunk in texts.chunks(64) {
+                let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                self.words.extend(embedder.describe(&refs)?);
+            }
+            self.words_dim = width;
+        }
         Ok(())
     }
 
@@ -434,6 +521,8 @@ impl LibraryIndex {
             .drain(i * self.audio_dim..(i + 1) * self.audio_dim);
         self.joint
             .drain(i * self.joint_dim..(i + 1) * self.joint_dim);
+        self.words
+            .drain(i * self.words_dim..(i + 1) * self.words_dim);
     }
 }
 
@@ -527,6 +616,49 @@ mod tests {
             Path::new("/lib/Foley/Footsteps/gravelWalk_03.wav"),
         );
         assert_eq!(w, ["gravel", "walk", "footsteps", "foley"]);
+    }
+
+    #[test]
+    fn sounds_beside_the_index_are_stored_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let mut index = LibraryIndex::new();
+        index.audio_dim = 2;
+        index.joint_dim = 1;
+        index.roots.push(base.clone());
+        for path in [
+            base.join("birds/crow.ogg"),
+            PathBuf::from("/elsewhere/rain.wav"),
+        ] {
+            index.entries.push(LibraryEntry {
+                path,
+                size: 1,
+                modified_ns: 0,
+                duration_s: 1.0,
+                words: Vec::new(),
+            });
+            index.audio.extend([1.0, 0.0]);
+            index.joint.push(1.0);
+        }
+        let file = base.join("library.avslib");
+        index.save(&file).unwrap();
+        let stored = LibraryIndex::from_bytes(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(stored.entries[0].path, Path::new("birds/crow.ogg"));
+        assert_eq!(stored.entries[1].path, Path::new("/elsewhere/rain.wav"));
+        assert_eq!(stored.roots[0], Path::new("."));
+        // Moved with its folder, it finds its sounds in the new place.
+        let moved = tempfile::tempdir().unwrap();
+        let to = std::fs::canonicalize(moved.path())
+            .unwrap()
+            .join("library.avslib");
+        std::fs::copy(&file, &to).unwrap();
+        let loaded = LibraryIndex::load(&to).unwrap();
+        assert_eq!(
+            loaded.entries[0].path,
+            to.parent().unwrap().join("birds/crow.ogg")
+        );
+        assert_eq!(loaded.entries[1].path, Path::new("/elsewhere/rain.wav"));
+        assert_eq!(loaded.roots[0], to.parent().unwrap());
     }
 
     #[test]

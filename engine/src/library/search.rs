@@ -1,12 +1,16 @@
 //! Searching the library: by description, scored by the verifier heads' cosine similarity in
-//! their joint space plus a bonus for the query's words found in the file's path (libraries
-//! name files after what is heard); and by example, by aisfx cosine similarity.
+//! their joint space, plus a bonus for the query's words found in the file's path, plus the
+//! similarity of the query's meaning to the path words' (libraries name files after what is
+//! heard, and the sentence encoder knows that a cockatoo is a bird where the heads, trained
+//! on a few thousand captions, do not); and by example, by aisfx cosine similarity.
 
 use super::index::LibraryIndex;
 
 /// Weight of the path-word match (the fraction of query words in the path) against the
 /// joint-space cosine.
 const WORD_WEIGHT: f32 = 0.5;
+/// Weight of the sentence-embedding similarity between the query and the path words.
+const MEANING_WEIGHT: f32 = 1.0;
 
 /// A search result.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,14 +21,23 @@ pub struct Hit {
     pub score: f32,
 }
 
-/// The `k` best sounds for the description `query`, whose joint-space embedding is `text`.
-pub fn search_text(index: &LibraryIndex, query: &str, text: &[f32], k: usize) -> Vec<Hit> {
+/// The `k` best sounds for the description `query`, whose joint-space embedding is `text`
+/// and sentence embedding `sentence` (compared with the path words' where the index has
+/// them).
+pub fn search_text(
+    index: &LibraryIndex,
+    query: &str,
+    text: &[f32],
+    sentence: &[f32],
+    k: usize,
+) -> Vec<Hit> {
     let query_words: Vec<String> = query
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
     let text_norm = norm(text);
+    let sentence_norm = norm(sentence);
     let hits = (0..index.len()).map(|i| {
         let cosine =
             dot(index.joint_embedding(i), text) / (norm(index.joint_embedding(i)) * text_norm);
@@ -42,9 +55,13 @@ pub fn search_text(index: &LibraryIndex, query: &str, text: &[f32], k: usize) ->
         } else {
             found as f32 / query_words.len() as f32
         };
+        let meaning = index
+            .words_embedding(i)
+            .filter(|w| w.len() == sentence.len())
+            .map_or(0.0, |w| dot(w, sentence) / (norm(w) * sentence_norm));
         Hit {
             index: i,
-            score: cosine + WORD_WEIGHT * bonus,
+            score: cosine + WORD_WEIGHT * bonus + MEANING_WEIGHT * meaning,
         }
     });
     best(hits, k)

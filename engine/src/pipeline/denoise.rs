@@ -22,15 +22,19 @@ pub struct GuidedConditions {
     pub guidance: f64,
 }
 
-/// Denoise `latents` (`[n, C, T, F]`) through all of the sampler's steps; `rngs` (one per
-/// candidate) supply the fresh noise of stochastic samplers, so a candidate's trajectory does
-/// not depend on which others share its batch. `on_step(i, total)`
-/// runs after each step and may cancel by returning `false`, in which case `None` is returned.
+/// Denoise `latents` (`[n, C, T, F]`, noised to the level of the sampler's timestep
+/// `start`) through the sampler's steps from `start` on (0: all of them, from pure noise);
+/// `rngs` (one per candidate) supply the fresh noise of stochastic samplers, so a
+/// candidate's trajectory does not depend on which others share its batch. `on_step(i,
+/// total)` runs after each step and may cancel by returning `false`, in which case `None` is
+/// returned.
+#[allow(clippy::too_many_arguments)]
 pub fn denoise(
     unet: &UNet2DConditionModel,
     cond: &GuidedConditions,
     mut latents: Tensor<4>,
     sampler: &mut dyn Sampler,
+    start: usize,
     rngs: &mut [NoiseRng],
     device: &Device,
     on_step: &mut StepCallback<'_>,
@@ -41,7 +45,7 @@ pub fn denoise(
     let total = timesteps.len();
     // Without guidance the unconditional rows would be computed and thrown away.
     let unguided = (cond.guidance == 1.0).then(|| cond.both.conditional());
-    for (i, &t) in timesteps.iter().enumerate() {
+    for (i, &t) in timesteps.iter().enumerate().skip(start) {
         let guided = match &unguided {
             Some(conditional) => {
                 let ts = Tensor::<1>::full([n], t as f32, device);

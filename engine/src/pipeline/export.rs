@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::generate::{FULL_BAND_RATE, RenderedCandidate};
 use super::model::SAMPLE_RATE;
 use crate::audio::AudioBuffer;
 use crate::dsp::FrameRate;
@@ -41,13 +42,17 @@ pub fn muxed_extension(video: &Path, chosen: Option<&str>) -> String {
     )
 }
 
-/// Master a generated mono waveform (at the model's 16 kHz) for a picture at `fps`.
+/// Master a candidate for a picture at `fps`: its full-band waveform when it varies a
+/// recording, else its waveform at the model's 16 kHz.
 pub fn master_candidate(
-    audio: &[f32],
+    candidate: &RenderedCandidate,
     settings: &MasterSettings,
     fps: f64,
 ) -> Result<(AudioBuffer, Option<NormalizeReport>)> {
-    let buffer = AudioBuffer::new(SAMPLE_RATE, 1, audio.to_vec());
+    let buffer = match &candidate.full_band {
+        Some(full) => AudioBuffer::new(FULL_BAND_RATE, 1, full.clone()),
+        None => AudioBuffer::new(SAMPLE_RATE, 1, candidate.audio.clone()),
+    };
     master(&buffer, settings, FrameRate::from_fps(fps)?)
 }
 

@@ -1,30 +1,57 @@
-//! One generation, start to end: analyse the picture, encode the conditions, search the
-//! initial noise with GMDS (few sampling steps, all proposals of an iteration in one batch,
-//! scored from the VAE's spectrogram so the vocoder is not needed), render the best
-//! candidates at full quality, vocode them and stitch the windows.
+//! One generation, start to end: analyse the picture, find the recordings to start from
+//! (the user's reference, or those the description retrieves from the library), lay each
+//! on the picture as a draft, encode the conditions, search the initial noise with GMDS
+//! (few sampling steps, all proposals of an iteration in one batch, each candidate varying
+//! one of the recordings), render the best candidates at full quality, voice them and stitch
+//! the windows.
+//!
+//! With a draft, a candidate is the draft's latents noised to the variation strength and
+//! denoised (SDEdit), voiced through the draft's own phase, with the draft's band above the
+//! model's 8 kHz kept for a full-band delivery. At strength 0 the drafts themselves are the
+//! candidates (the verifiers still choose among recordings and placements); at strength 1,
+//! or with no recording, candidates are generated from noise as in the paper.
 
 use std::time::Instant;
 
 use burn::tensor::Device;
 use serde::Serialize;
 
+use burn::tensor::{Tensor, TensorData};
+
 use super::cache::FeatureCache;
 use super::conditioning::{
-    ConditionSet, conditions, load_reference, reference_tokens, visual_features,
+    ConditionSet, VisualFeatures, conditions, load_reference, reference_tokens, visual_features,
 };
+use super::draft::{MotionLevel, SoundKind, draft, sound_kind};
 use super::model::{FrameEncoder, HOP_SECONDS, Model, SAMPLE_RATE};
-use super::render::{LatentJob, Networks, SamplerSettings, Vocoding, latents, mels, waveforms};
+use super::render::{
+    LatentJob, Networks, SamplerSettings, Variation, Vocoding, fingerprint, latents, mels,
+    steps_run, waveforms,
+};
 use super::request::GenerationRequest;
+use super::retrieval::{SourceRecording, retrieve};
 use super::scoring::Scorer;
+use super::spot::SpotEvent;
 use super::windows::WindowPlan;
-use crate::dsp::MelSpectrogram;
+use crate::audio::AudioBuffer;
+use crate::dsp::draft_voicing::{add_high_band, voice_over_draft};
+use crate::dsp::griffin_lim::GriffinLimConfig;
+use crate::dsp::looping::{Seam, change_at};
+use crate::dsp::{MelExtractor, MelSpectrogram};
 use crate::error::{Error, Result};
 use crate::features::events::{EventPicking, pick_events};
 use crate::features::track::MotionTrack;
-use crate::gmds::{Lineage, Objective, Scored, search};
-use crate::media::probe;
+use crate::gmds::{Lineage, Objective, Proposal, Scored, search};
+use crate::media::{DecodeOptions, decode_audio, probe, resample};
 use crate::models::unet::ProjectedConditions;
 use crate::verify::{CandidateView, VerifierScore, combine};
+
+/// Sample rate of full-band deliveries (the draft's own band above the model's 8 kHz).
+pub const FULL_BAND_RATE: u32 = 48_000;
+
+/// Griffin-Lim iterations from the draft's phase for a final render (a search's drafts keep
+/// the draft's phase as it is).
+const DRAFT_PHASE_ITERATIONS: usize = 4;
 
 /// Stages of a generation, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,6 +111,44 @@ pub struct RenderedCandidate {
     /// Its log-mel spectrogram (as decoded by the VAE, stitched).
     #[serde(skip)]
     pub mel: MelSpectrogram,
+    /// The same candidate at [`FULL_BAND_RATE`], with the recording's own band above the
+    /// model's 8 kHz, when it varies a recording.
+    #[serde(skip)]
+    pub full_band: Option<Vec<f32>>,
+    /// The recording it was made from, if any.
+    pub source: Option<SourceRecording>,
+    /// How that recording was laid on the picture.
+    pub placement: Option<SoundKind>,
+    /// Level and spectral continuity where the windows join (both ends of each overlap).
+    pub joins: Vec<Join>,
+}
+
+/// How much a candidate changes where two windows join, next to how much it changes
+/// elsewhere: a join should be no more audible than the sound's own movement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Join {
+    /// Seconds from the range's start.
+    pub at_s: f64,
+    /// The change there and elsewhere.
+    pub change: Seam,
+}
+
+/// The joins of `audio` (at the model's rate) stitched by `plan`: where each overlap begins
+/// and ends. Joins too near an end to measure are left out.
+pub fn measure_joins(plan: &WindowPlan, audio: &[f32]) -> Vec<Join> {
+    let mut at = Vec::new();
+    for w in 1..plan.len() {
+        at.push(plan.starts[w] - plan.range.0);
+        at.push(plan.starts[w - 1] + plan.window_s - plan.range.0);
+    }
+    at.into_iter()
+        .filter_map(|t| {
+            let sample = (t * f64::from(SAMPLE_RATE)).round() as usize;
+            change_at(audio, sample, SAMPLE_RATE)
+                .ok()
+                .map(|change| Join { at_s: t, change })
+        })
+        .collect()
 }
 
 /// One scored search candidate.
@@ -97,6 +162,8 @@ pub struct SearchEntry {
     pub score: f64,
     /// Per-verifier scores.
     pub scores: Vec<VerifierScore>,
+    /// Which of the report's sources it varies (none when generated without a recording).
+    pub source: Option<usize>,
 }
 
 /// Seconds spent per stage.
@@ -129,6 +196,11 @@ pub struct GenerationReport {
     pub fps: f64,
     /// Windows.
     pub windows: WindowPlan,
+    /// The recordings the candidates were made from (given or retrieved), best match first.
+    pub sources: Vec<SourceRecording>,
+    /// What the user should know about how it ran (a library that could not be read, a
+    /// recording that could not be decoded, ...).
+    pub notes: Vec<String>,
     /// Final candidates, best first.
     pub candidates: Vec<RenderedCandidate>,
     /// Every candidate the search scored, best first.
@@ -210,38 +282,110 @@ pub fn generate(
     }
     let t = Instant::now();
     // The events: the user's, else those the picture shows.
-    let marks: Vec<f64> = match &request.events {
-        Some(marked) => marked.clone(),
+    let picked: Vec<SpotEvent> = match &request.events {
+        Some(marked) => marked
+            .iter()
+            .map(|&time_s| SpotEvent {
+                time_s,
+                strength: 1.0,
+            })
+            .collect(),
         None => pick_events(&track, &EventPicking::default())
             .iter()
-            .map(|e| e.time_s)
+            .map(|e| SpotEvent {
+                time_s: e.time_s,
+                strength: e.strength,
+            })
             .collect(),
     };
+    let marks: Vec<f64> = picked.iter().map(|e| e.time_s).collect();
     let visual = cache.visual(video, &model.dir, &plan.starts, &marks, || {
         visual_features(model, video, &track, &marks, &plan, device)
     })?;
-    let reference = match &request.reference {
-        None => None,
-        Some(r) => Some(cache.reference(&r.path, &model.dir, r.codebooks, || {
-            let audio = load_reference(&r.path)?;
-            reference_tokens(model, &audio, r.codebooks, device)
-                .map_err(|e| Error::media(&r.path, e.to_string()))
-        })?),
+
+    // The recordings to start from: the user's reference, else those the text retrieves.
+    let mut notes = Vec::new();
+    let sources: Vec<SourceRecording> = match &request.reference {
+        Some(r) => vec![SourceRecording::given(&r.path)],
+        None => {
+            // A recording no candidate would vary is not worth decoding.
+            let found = retrieve(
+                model,
+                request.anchoring.library.as_deref(),
+                &request.text,
+                request.anchoring.retrieve.min(request.gmds.population),
+            );
+            notes.extend(found.note);
+            found.sources
+        }
     };
-    // Projected to every transformer's keys and values once for all steps and candidates.
-    let cond = conditions(
-        model,
-        &ConditionSet {
-            text: &request.text,
-            negative: &request.negative,
-            visual: &visual,
-            reference: reference.as_deref(),
-            scales: request.scales,
-            ablate: request.ablate,
-        },
-        device,
-    )?;
-    let cond = model.unet.project(&cond);
+    let strength = request.anchoring.strength;
+    let layout = Layout {
+        plan: &plan,
+        events: picked
+            .iter()
+            .map(|e| SpotEvent {
+                time_s: e.time_s - start,
+                ..*e
+            })
+            .collect(),
+        motion_times: track.times.iter().map(|t| t - start).collect(),
+        motion: track.energy.clone(),
+        seed: request.seed,
+        mel_frames: (model.window_seconds() / HOP_SECONDS).round() as usize,
+        extractor: MelExtractor::audioldm()?,
+    };
+    let codebooks = request.reference.as_ref().map_or(1, |r| r.codebooks);
+    let mut anchors = Vec::with_capacity(sources.len().max(1));
+    let mut kept_sources = Vec::with_capacity(sources.len());
+    for source in sources {
+        let made = anchor(
+            model,
+            request,
+            cache,
+            &visual,
+            &layout,
+            &source,
+            codebooks,
+            strength < 1.0,
+            device,
+        );
+        match made {
+            Ok(a) => {
+                kept_sources.push(source);
+                anchors.push(a);
+            }
+            // The user's own reference must work; a retrieved one is passed over.
+            Err(e) if request.reference.is_some() => return Err(e),
+            Err(e) => notes.push(format!("{}: passed over ({e})", source.path.display())),
+        }
+    }
+    if anchors.is_empty() {
+        if request.reference.is_none() && request.anchoring.retrieve > 0 && notes.is_empty() {
+            notes.push("no recording could be used; generating without one".into());
+        }
+        anchors.push(Anchor {
+            source: None,
+            cond: model.unet.project(&conditions(
+                model,
+                &ConditionSet {
+                    text: &request.text,
+                    negative: &request.negative,
+                    visual: &visual,
+                    reference: None,
+                    scales: request.scales,
+                    ablate: request.ablate,
+                },
+                device,
+            )?),
+            reference_embedding: None,
+            draft: None,
+        });
+    }
+    let sources = kept_sources;
+    // Only the drafts are delivered at strength 0: no network runs.
+    let drafts_only = strength == 0.0 && anchors.iter().all(|a| a.draft.is_some());
+    let variation = (anchors[0].draft.is_some() && !drafts_only).then_some(strength);
     timings.encode_s = t.elapsed().as_secs_f64();
 
     // Search.
@@ -249,7 +393,7 @@ pub fn generate(
     // With nothing to choose between (every candidate of a single round is kept), a search
     // would only render drafts that the final render redoes: render the candidates directly.
     let chooses = request.gmds.iterations > 0 || request.gmds.population > request.keep;
-    let exact = request.exact() || !chooses;
+    let exact = request.exact() || !chooses || drafts_only;
     let search_settings = SamplerSettings {
         steps: if exact {
             request.sampler.steps
@@ -259,16 +403,26 @@ pub fn generate(
         ..request.sampler
     };
     let evaluations = request.gmds.evaluations();
-    let render_rows = if exact {
-        0
+    let (search_rows, render_rows) = if drafts_only {
+        (0, 0)
     } else {
-        request.keep * w * request.sampler.steps
+        (
+            evaluations * w * steps_run(&search_settings, variation),
+            if exact {
+                0
+            } else {
+                request.keep * w * steps_run(&request.sampler, variation)
+            },
+        )
     };
-    let total = evaluations * w * search_settings.steps + render_rows;
     let mut progress = Progress {
         started: Instant::now(),
         done: 0,
-        total,
+        total: if drafts_only {
+            evaluations
+        } else {
+            search_rows + render_rows
+        },
     };
     if !events(Event::Stage(Stage::Search)) {
         return Ok(None);
@@ -280,40 +434,36 @@ pub fn generate(
         vocoder: model.vocoding(),
         schedule: &model.schedule,
     };
-    let reference_embedding = match (&request.reference, &model.aisfx) {
-        (Some(r), Ok(aisfx)) if request.verifiers.reference > 0.0 => {
-            let e = cache.sound_embedding(&r.path, || {
-                let audio = load_reference(&r.path)?;
-                aisfx
-                    .clip_embeddings_audio(&[&audio])
-                    .map_err(|e| Error::media(&r.path, e.to_string()))?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| Error::media(&r.path, "no embedding"))
-            })?;
-            Some(e.as_ref().clone())
-        }
-        (Some(_), _) => Some(Vec::new()),
-        (None, _) => None,
-    };
-    let scorer = Scorer::new(model, &track, start, request, reference_embedding);
+    let scorers: Vec<Scorer<'_>> = anchors
+        .iter()
+        .map(|a| Scorer::new(model, &track, start, request, a.reference_embedding.clone()))
+        .collect();
     let per = model.latent_shape.iter().product::<usize>();
     let mut objective = SearchObjective {
         nets: &nets,
-        cond: &cond,
+        anchors: &anchors,
+        layout: &layout,
         shape: model.latent_shape,
         settings: search_settings,
+        variation,
+        drafts_only,
         seed: request.seed,
         max_batch: request.max_batch,
-        plan: &plan,
-        scorer: &scorer,
+        scorers: &scorers,
         device,
         keep_mels: exact,
         stage: Stage::Search,
         progress: &mut progress,
         events,
     };
-    let Some(report) = search(&request.gmds, w * per, request.seed, &mut objective)? else {
+    let Some(report) = search(
+        &request.gmds,
+        w * per,
+        anchors.len(),
+        request.seed,
+        &mut objective,
+    )?
+    else {
         return Ok(None);
     };
     timings.search_s = t.elapsed().as_secs_f64();
@@ -336,8 +486,14 @@ pub fn generate(
         objective.settings = request.sampler;
         objective.keep_mels = true;
         objective.stage = Stage::Render;
-        let noises: Vec<&[f32]> = picks.iter().map(|c| c.noise.as_slice()).collect();
-        let Some(scored) = objective.score(&noises)? else {
+        let batch: Vec<Proposal<'_>> = picks
+            .iter()
+            .map(|c| Proposal {
+                noise: &c.noise,
+                anchor: c.anchor,
+            })
+            .collect();
+        let Some(scored) = objective.score(&batch)? else {
             return Ok(None);
         };
         scored
@@ -366,6 +522,7 @@ pub fn generate(
             Some(w) => w.clone(),
             None => vocode(model.vocoding(), &plan, &rendered.windows, device)?,
         };
+        let anchor = &anchors[pick.anchor];
         let c = RenderedCandidate {
             rank,
             id: pick.id,
@@ -373,8 +530,12 @@ pub fn generate(
             search_score: pick.score,
             score: combined[i],
             scores: scores.clone(),
-            audio,
             mel: rendered.mel.clone(),
+            full_band: rendered.full_band.clone(),
+            source: anchor.source.clone(),
+            placement: anchor.draft.as_ref().map(|d| d.kind),
+            joins: measure_joins(&plan, &audio),
+            audio,
         };
         if !events(Event::Candidate(Box::new(c.clone()))) {
             return Ok(None);
@@ -384,13 +545,15 @@ pub fn generate(
     timings.vocode_s = t.elapsed().as_secs_f64();
     timings.total_s = started.elapsed().as_secs_f64();
 
-    let search_rows = evaluations * w * search_settings.steps;
+    let with_source = |anchor: usize| anchors[anchor].source.as_ref().map(|_| anchor);
     Ok(Some(GenerationReport {
         model: model.manifest.name.clone(),
         request: request.clone(),
         range: (start, end),
         fps: v.fps,
-        windows: plan,
+        windows: plan.clone(),
+        sources,
+        notes,
         candidates,
         search: report
             .candidates
@@ -400,6 +563,7 @@ pub fn generate(
                 lineage: c.lineage.clone(),
                 score: c.score,
                 scores: c.detail.0.clone(),
+                source: with_source(c.anchor),
             })
             .collect(),
         best_by_iteration: report.best_by_iteration,
@@ -407,6 +571,197 @@ pub fn generate(
         search_evaluations: 2 * search_rows,
         timings,
     }))
+}
+
+/// What every draft of a generation is laid on: the windows, the events and the motion.
+struct Layout<'a> {
+    plan: &'a WindowPlan,
+    /// Events, seconds from the range's start.
+    events: Vec<SpotEvent>,
+    /// Motion frame times, seconds from the range's start.
+    motion_times: Vec<f64>,
+    motion: Vec<f32>,
+    seed: u64,
+    /// Mel frames per window.
+    mel_frames: usize,
+    extractor: MelExtractor,
+}
+
+impl Layout<'_> {
+    /// `sound` (mono at `rate`) laid over the range.
+    fn draft(&self, sound: &[f32], rate: u32, kind: SoundKind, seed: u64) -> Result<Vec<f32>> {
+        let len = (self.plan.duration_s() * f64::from(rate)).round() as usize;
+        let motion = MotionLevel {
+            times: &self.motion_times,
+            energy: &self.motion,
+        };
+        draft(sound, rate, kind, &self.events, motion, len, seed)
+    }
+
+    /// The model's log-mel of each window of `audio` (16 kHz over the range).
+    fn window_mels(&self, audio: &[f32]) -> Result<Vec<MelSpectrogram>> {
+        let rate = f64::from(SAMPLE_RATE);
+        let len = (self.plan.window_s * rate).round() as usize;
+        self.plan
+            .starts
+            .iter()
+            .map(|&s| {
+                let from = (((s - self.plan.range.0) * rate).round() as usize).min(audio.len());
+                let mut window = audio[from..(from + len).min(audio.len())].to_vec();
+                window.resize(len, 0.0);
+                self.extractor.tango_fbank(&window, self.mel_frames)
+            })
+            .collect()
+    }
+}
+
+/// A recording laid on the picture, ready to be varied.
+struct Draft {
+    kind: SoundKind,
+    /// The recording at the model's rate and at [`FULL_BAND_RATE`].
+    sound: Vec<f32>,
+    sound_full: Vec<f32>,
+    /// The draft over the range at the two rates.
+    audio: Vec<f32>,
+    full_band: Vec<f32>,
+    /// Its scaled VAE latents, window by window.
+    latents: Vec<f32>,
+    /// Its log-mel as the VAE reconstructs it, stitched over the range.
+    reconstructed: MelSpectrogram,
+}
+
+/// What candidates of one recording share: the conditions with its reference tokens, its
+/// embedding for the reference verifier, and its draft.
+struct Anchor {
+    source: Option<SourceRecording>,
+    cond: ProjectedConditions,
+    reference_embedding: Option<Vec<f32>>,
+    draft: Option<Draft>,
+}
+
+/// Prepare `source` as an anchor: its reference tokens and conditions, its embedding, and,
+/// when `drafting`, its draft and the draft's latents.
+#[allow(clippy::too_many_arguments)]
+fn anchor(
+    model: &Model,
+    request: &GenerationRequest,
+    cache: &mut FeatureCache,
+    visual: &VisualFeatures,
+    layout: &Layout<'_>,
+    source: &SourceRecording,
+    codebooks: usize,
+    drafting: bool,
+    device: &Device,
+) -> Result<Anchor> {
+    let path = &source.path;
+    let audio = load_reference(path)?;
+    if audio.samples.iter().all(|v| *v == 0.0) {
+        return Err(Error::media(path, "the sound is silent or empty"));
+    }
+    let tokens = cache.reference(path, &model.dir, codebooks, || {
+        reference_tokens(model, &audio, codebooks, device)
+            .map_err(|e| Error::media(path, e.to_string()))
+    })?;
+    let cond = model.unet.project(&conditions(
+        model,
+        &ConditionSet {
+            text: &request.text,
+            negative: &request.negative,
+            visual,
+            reference: Some(tokens.as_ref()),
+            scales: request.scales,
+            ablate: request.ablate,
+        },
+        device,
+    )?);
+    let reference_embedding = match &model.aisfx {
+        Ok(aisfx) if request.verifiers.reference > 0.0 => {
+            let e = cache.sound_embedding(path, || {
+                aisfx
+                    .clip_embeddings_audio(&[&audio])
+                    .map_err(|e| Error::media(path, e.to_string()))?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::media(path, "no embedding"))
+            })?;
+            Some(e.as_ref().clone())
+        }
+        _ => Some(Vec::new()),
+    };
+    let draft = if drafting {
+        let kind = if request.anchoring.as_laid && request.reference.is_some() {
+            SoundKind::AsLaid
+        } else {
+            sound_kind(&audio.samples, SAMPLE_RATE)
+        };
+        Some(make_draft(
+            model,
+            layout,
+            path,
+            audio.samples,
+            kind,
+            device,
+        )?)
+    } else {
+        None
+    };
+    Ok(Anchor {
+        source: Some(source.clone()),
+        cond,
+        reference_embedding,
+        draft,
+    })
+}
+
+/// The draft of the recording at `path` (`sound`: decoded at the model's rate), laid as
+/// `kind`, and its latents.
+fn make_draft(
+    model: &Model,
+    layout: &Layout<'_>,
+    path: &std::path::Path,
+    sound: Vec<f32>,
+    kind: SoundKind,
+    device: &Device,
+) -> Result<Draft> {
+    let sound_full = decode_audio(
+        path,
+        &DecodeOptions {
+            max_duration_s: 600.0,
+            ..DecodeOptions::to(FULL_BAND_RATE, 1)
+        },
+    )?
+    .samples;
+    let audio = layout.draft(&sound, SAMPLE_RATE, kind, layout.seed)?;
+    let full_band = layout.draft(&sound_full, FULL_BAND_RATE, kind, layout.seed)?;
+    let windows = layout.window_mels(&audio)?;
+    let (frames, bands) = (layout.mel_frames, windows[0].n_mels);
+    let flat: Vec<f32> = windows
+        .iter()
+        .flat_map(|m| m.data.iter().copied())
+        .collect();
+    let image = Tensor::<4>::from_data(
+        TensorData::new(flat, [windows.len(), 1, frames, bands]),
+        device,
+    );
+    let vae = &model.vae;
+    let (mean, _) = vae.encode(image);
+    let latents = mean
+        .clone()
+        .mul_scalar(vae.scaling_factor())
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::invalid(format!("cannot read the draft's latents: {e:?}")))?;
+    let reconstructed = mels(vae, mean.mul_scalar(vae.scaling_factor()), HOP_SECONDS)?;
+    let refs: Vec<&MelSpectrogram> = reconstructed.iter().collect();
+    Ok(Draft {
+        kind,
+        sound,
+        sound_full,
+        audio,
+        full_band,
+        latents,
+        reconstructed: layout.plan.stitch_mels(&refs)?,
+    })
 }
 
 /// Vocode each window's spectrogram (all windows in one batch) and stitch the waveforms.
@@ -427,8 +782,10 @@ fn vocode(
 pub struct Rendered {
     mel: MelSpectrogram,
     windows: Vec<MelSpectrogram>,
-    /// The stitched waveform, when a verifier needed it.
+    /// The stitched waveform, when a verifier needed it or a draft voiced it.
     wave: Option<Vec<f32>>,
+    /// The full-band waveform of a candidate that varies a recording.
+    full_band: Option<Vec<f32>>,
 }
 
 /// Progress bookkeeping in row-steps.
@@ -453,16 +810,21 @@ impl Progress {
     }
 }
 
-/// GMDS's objective: denoise, decode, stitch and score; keeps the spectrograms when asked.
+/// GMDS's objective: denoise (from noise, or from an anchor's draft), decode, voice, stitch
+/// and score; keeps the spectrograms when asked.
 struct SearchObjective<'a, 'e> {
     nets: &'a Networks<'a>,
-    cond: &'a ProjectedConditions,
+    anchors: &'a [Anchor],
+    layout: &'a Layout<'a>,
     shape: [usize; 3],
     settings: SamplerSettings,
+    /// Strength of a variation of the anchors' drafts; `None` from noise.
+    variation: Option<f64>,
+    /// The drafts are the candidates (strength 0).
+    drafts_only: bool,
     seed: u64,
     max_batch: usize,
-    plan: &'a WindowPlan,
-    scorer: &'a Scorer<'a>,
+    scorers: &'a [Scorer<'a>],
     device: &'a Device,
     keep_mels: bool,
     stage: Stage,
@@ -470,19 +832,53 @@ struct SearchObjective<'a, 'e> {
     events: &'a mut EventSink<'e>,
 }
 
-impl Objective for SearchObjective<'_, '_> {
-    type Detail = (Vec<VerifierScore>, Option<Rendered>);
+/// A candidate's per-window spectrograms and, when made, its waveforms.
+struct Sounded {
+    windows: Vec<MelSpectrogram>,
+    wave: Option<Vec<f32>>,
+    full_band: Option<Vec<f32>>,
+}
 
-    fn score(&mut self, noises: &[&[f32]]) -> Result<Scored<Self::Detail>> {
-        let w = self.plan.len();
+impl SearchObjective<'_, '_> {
+    /// Candidates of one anchor, from their noises. Returns `None` when cancelled.
+    fn sound(&mut self, anchor: &Anchor, noises: &[&[f32]]) -> Result<Option<Vec<Sounded>>> {
+        let w = self.layout.plan.len();
+        if self.drafts_only {
+            let d = anchor.draft.as_ref().expect("strength 0 has drafts");
+            let mut out = Vec::with_capacity(noises.len());
+            for noise in noises {
+                // The noise names the placement: each candidate varies gain and pitch anew.
+                let seed = self.seed ^ fingerprint(noise);
+                let wave = self.layout.draft(&d.sound, SAMPLE_RATE, d.kind, seed)?;
+                let full = self
+                    .layout
+                    .draft(&d.sound_full, FULL_BAND_RATE, d.kind, seed)?;
+                out.push(Sounded {
+                    windows: self.layout.window_mels(&wave)?,
+                    wave: Some(wave),
+                    full_band: Some(full),
+                });
+                if !(self.events)(self.progress.advance(1, self.stage)) {
+                    return Ok(None);
+                }
+            }
+            return Ok(Some(out));
+        }
         let per = self.shape.iter().product::<usize>();
         let rows: Vec<&[f32]> = noises.iter().flat_map(|x| x.chunks_exact(per)).collect();
         let job = LatentJob {
-            cond: self.cond,
+            cond: &anchor.cond,
             shape: self.shape,
             settings: self.settings,
             seed: self.seed,
             max_batch: self.max_batch,
+            variation: match (self.variation, &anchor.draft) {
+                (Some(strength), Some(d)) => Some(Variation {
+                    draft: &d.latents,
+                    strength,
+                }),
+                _ => None,
+            },
         };
         let (progress, events, stage) = (&mut *self.progress, &mut *self.events, self.stage);
         let Some(z) = latents(self.nets, &job, &rows, self.device, &mut |n| {
@@ -500,8 +896,57 @@ impl Objective for SearchObjective<'_, '_> {
         for part in z.split(rows_per_decode, 0) {
             decoded.extend(mels(self.nets.vae, part, HOP_SECONDS)?);
         }
-        // Vocode and embed every candidate together when a verifier reads the sound.
-        let waves = if self.scorer.needs_sound() {
+        let windows: Vec<Vec<MelSpectrogram>> =
+            decoded.chunks_exact(w).map(<[_]>::to_vec).collect();
+        if let Some(d) = &anchor.draft {
+            // Voiced through the draft: cheap enough for every candidate of a search.
+            let config = GriffinLimConfig {
+                n_iter: if self.keep_mels {
+                    DRAFT_PHASE_ITERATIONS
+                } else {
+                    0
+                },
+                ..GriffinLimConfig::LIBROSA
+            };
+            return windows
+                .into_iter()
+                .map(|parts| {
+                    let refs: Vec<&MelSpectrogram> = parts.iter().collect();
+                    let mel = self.layout.plan.stitch_mels(&refs)?;
+                    let wave = voice_over_draft(
+                        &self.layout.extractor,
+                        &d.audio,
+                        &d.reconstructed,
+                        &mel,
+                        &config,
+                    )?;
+                    let full_band = if self.keep_mels {
+                        let up = resample(
+                            &AudioBuffer::new(SAMPLE_RATE, 1, wave.clone()),
+                            FULL_BAND_RATE,
+                            1,
+                        )?;
+                        Some(add_high_band(
+                            &up.samples,
+                            &d.full_band,
+                            FULL_BAND_RATE,
+                            &wave,
+                            &d.audio,
+                        )?)
+                    } else {
+                        None
+                    };
+                    Ok(Sounded {
+                        windows: parts,
+                        wave: Some(wave),
+                        full_band,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some);
+        }
+        // Vocode and stitch every candidate together when a verifier reads the sound.
+        let waves = if self.scorers[0].needs_sound() {
             let refs: Vec<&MelSpectrogram> = decoded.iter().collect();
             // A final render's waveform is the candidate's audio; a search's only feeds the
             // verifiers.
@@ -514,39 +959,72 @@ impl Objective for SearchObjective<'_, '_> {
             let mut stitched = Vec::with_capacity(noises.len());
             for parts in waves.chunks_exact(w) {
                 let views: Vec<&[f32]> = parts.iter().map(Vec::as_slice).collect();
-                stitched.push(self.plan.stitch_audio(&views, SAMPLE_RATE)?);
+                stitched.push(Some(self.layout.plan.stitch_audio(&views, SAMPLE_RATE)?));
             }
             stitched
         } else {
-            Vec::new()
+            vec![None; noises.len()]
         };
-        let sounds = if waves.is_empty() {
-            Err("the candidate was not vocoded".to_string())
-        } else {
-            let refs: Vec<&[f32]> = waves.iter().map(Vec::as_slice).collect();
-            self.scorer.sounds(&refs)
-        };
-        let mut waves = waves.into_iter();
-        let mut out = Vec::with_capacity(noises.len());
-        for (i, parts) in decoded.chunks_exact(w).enumerate() {
-            let refs: Vec<&MelSpectrogram> = parts.iter().collect();
-            let mel = self.plan.stitch_mels(&refs)?;
-            let scores = self.scorer.score(&CandidateView {
-                mel: &mel,
-                sound: match &sounds {
-                    Ok(e) => Ok(&e[i]),
-                    Err(why) => Err(why),
-                },
-            });
-            let combined = combine(&scores, &self.scorer.weights);
-            let wave = waves.next();
-            let rendered = self.keep_mels.then(|| Rendered {
-                mel,
-                windows: parts.to_vec(),
-                wave,
-            });
-            out.push((combined, (scores, rendered)));
+        Ok(Some(
+            windows
+                .into_iter()
+                .zip(waves)
+                .map(|(windows, wave)| Sounded {
+                    windows,
+                    wave,
+                    full_band: None,
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Objective for SearchObjective<'_, '_> {
+    type Detail = (Vec<VerifierScore>, Option<Rendered>);
+
+    fn score(&mut self, batch: &[Proposal<'_>]) -> Result<Scored<Self::Detail>> {
+        let mut out: Vec<Option<(f64, Self::Detail)>> = vec![None; batch.len()];
+        let anchors = self.anchors;
+        for (a, anchor) in anchors.iter().enumerate() {
+            let members: Vec<usize> = (0..batch.len()).filter(|&i| batch[i].anchor == a).collect();
+            if members.is_empty() {
+                continue;
+            }
+            let noises: Vec<&[f32]> = members.iter().map(|&i| batch[i].noise).collect();
+            let Some(sounded) = self.sound(anchor, &noises)? else {
+                return Ok(None);
+            };
+            let scorer = &self.scorers[a];
+            let waves: Vec<&[f32]> = sounded.iter().filter_map(|s| s.wave.as_deref()).collect();
+            let sounds = if waves.len() < sounded.len() || !scorer.needs_sound() {
+                Err("the candidate was not vocoded".to_string())
+            } else {
+                scorer.sounds(&waves)
+            };
+            for (k, (s, &i)) in sounded.into_iter().zip(&members).enumerate() {
+                let refs: Vec<&MelSpectrogram> = s.windows.iter().collect();
+                let mel = self.layout.plan.stitch_mels(&refs)?;
+                let scores = scorer.score(&CandidateView {
+                    mel: &mel,
+                    sound: match &sounds {
+                        Ok(e) => Ok(&e[k]),
+                        Err(why) => Err(why),
+                    },
+                });
+                let combined = combine(&scores, &scorer.weights);
+                let rendered = self.keep_mels.then(|| Rendered {
+                    mel,
+                    windows: s.windows,
+                    wave: s.wave,
+                    full_band: s.full_band,
+                });
+                out[i] = Some((combined, (scores, rendered)));
+            }
         }
-        Ok(Some(out))
+        Ok(Some(
+            out.into_iter()
+                .map(|o| o.expect("every proposal has an anchor"))
+                .collect(),
+        ))
     }
 }

@@ -537,6 +537,32 @@ impl Model {
         }
     }
 
+    /// The verifier heads' projection of a description into their joint text-audio space
+    /// (what the audio-text verifier and library search compare sounds with), or why this
+    /// model has none.
+    pub fn joint_text(&self, text: &str) -> Result<Vec<f32>> {
+        Ok(self.text_query(text)?.0)
+    }
+
+    /// A description as library search reads it: its joint-space projection and its
+    /// MiniLM sentence embedding.
+    pub fn text_query(&self, text: &str) -> Result<(Vec<f32>, Vec<f32>)> {
+        let Some(heads) = &self.heads else {
+            return Err(Error::invalid("this model has no trained audio-text heads"));
+        };
+        let TextEncoder::MiniLm(minilm) = &self.text else {
+            return Err(Error::invalid("the heads read MiniLM sentence embeddings"));
+        };
+        let e = minilm.sentence_embeddings(&[text])?;
+        let read = |t: burn::tensor::Tensor<2>| {
+            t.into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .map_err(|e| Error::invalid(format!("cannot read a text embedding: {e:?}")))
+        };
+        Ok((read(heads.text.forward(e.clone()))?, read(e)?))
+    }
+
     /// Seconds per window.
     pub fn window_seconds(&self) -> f64 {
         self.manifest.window_seconds

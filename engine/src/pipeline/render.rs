@@ -55,6 +55,38 @@ pub struct LatentJob<'a> {
     pub seed: u64,
     /// Most candidates run through the network together (memory bound); 0 = all.
     pub max_batch: usize,
+    /// Start from a draft instead of pure noise.
+    pub variation: Option<Variation<'a>>,
+}
+
+/// SDEdit ("SDEdit: Guided Image Synthesis and Editing with Stochastic Differential
+/// Equations", Meng et al. 2021): the draft's latents noised to the level of a point in the
+/// schedule and denoised from there, so only the last `strength` of the steps run. Low
+/// strengths keep the draft's timing and timbre; 1 is generation from noise.
+#[derive(Debug, Clone, Copy)]
+pub struct Variation<'a> {
+    /// The draft's scaled latents, window by window (`W * C * T * F` values).
+    pub draft: &'a [f32],
+    /// Fraction of the schedule that runs, in (0, 1].
+    pub strength: f64,
+}
+
+impl Variation<'_> {
+    /// The index of the first of `steps` sampler steps that runs at `strength`: at least one
+    /// step runs.
+    pub fn first_step(strength: f64, steps: usize) -> usize {
+        let run = ((strength.clamp(0.0, 1.0) * steps as f64).round() as usize).clamp(1, steps);
+        steps - run
+    }
+}
+
+/// Sampler steps a job runs per row: all of them from noise, the last `strength` of them
+/// from a draft.
+pub fn steps_run(settings: &SamplerSettings, strength: Option<f64>) -> usize {
+    match strength {
+        Some(s) => settings.steps - Variation::first_step(s, settings.steps),
+        None => settings.steps,
+    }
 }
 
 /// Reports rows (candidate windows) that advanced one step; returning `false` cancels.
@@ -78,6 +110,13 @@ pub fn latents(
             "every candidate window needs one noise of the latent's size",
         ));
     }
+    if let Some(v) = &job.variation
+        && v.draft.len() != w * per
+    {
+        return Err(Error::invalid(
+            "the draft needs one latent of the latent's size per window",
+        ));
+    }
     let candidates = noises.len() / w;
     let chunk = if job.max_batch == 0 {
         candidates
@@ -87,12 +126,32 @@ pub fn latents(
     let mut parts = Vec::with_capacity(candidates.div_ceil(chunk));
     for group in noises.chunks(chunk * w) {
         let rows = group.len();
-        let flat: Vec<f32> = group.iter().flat_map(|x| x.iter().copied()).collect();
+        let mut s = sampler(settings.kind, nets.schedule, settings.steps)?;
+        // Rows are candidate by candidate, window by window: row `r` varies window `r % w`.
+        let (start, flat): (usize, Vec<f32>) = match &job.variation {
+            None => (0, group.iter().flat_map(|x| x.iter().copied()).collect()),
+            Some(v) => {
+                let start = Variation::first_step(v.strength, settings.steps);
+                let a = nets.schedule.alpha_bar(s.timesteps()[start]);
+                let (keep, fresh) = (a.sqrt() as f32, (1.0 - a).sqrt() as f32);
+                let flat = group
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(r, noise)| {
+                        let draft = &v.draft[(r % w) * per..(r % w + 1) * per];
+                        noise
+                            .iter()
+                            .zip(draft)
+                            .map(move |(e, x)| keep * x + fresh * e)
+                    })
+                    .collect();
+                (start, flat)
+            }
+        };
         let x = Tensor::from_data(
             TensorData::new(flat, [rows, shape[0], shape[1], shape[2]]),
             device,
         );
-        let mut s = sampler(settings.kind, nets.schedule, settings.steps)?;
         let guided = GuidedConditions {
             both: job.cond.expand_pairs(rows / w),
             guidance: settings.guidance,
@@ -106,6 +165,7 @@ pub fn latents(
             &guided,
             x,
             s.as_mut(),
+            start,
             &mut rngs,
             device,
             &mut |_, _| on_rows(rows),
@@ -119,7 +179,7 @@ pub fn latents(
 }
 
 /// A 64-bit fingerprint of a noise (FNV-1a over its first values), naming the candidate.
-fn fingerprint(noise: &[f32]) -> u64 {
+pub(super) fn fingerprint(noise: &[f32]) -> u64 {
     noise
         .iter()
         .take(64)
@@ -300,6 +360,7 @@ mod tests {
                 },
                 seed: 9,
                 max_batch: 0,
+                variation: None,
             };
             let z = latents(&nets, &job, &[&noise], &device, &mut |_| true)
                 .unwrap()
@@ -334,6 +395,7 @@ mod tests {
                 },
                 seed: 9,
                 max_batch: 0,
+                variation: None,
             };
             let mut steps = Vec::new();
             let z = latents(&nets, &job, &[&noise, &other], &device, &mut |rows| {
@@ -374,6 +436,7 @@ mod tests {
             },
             seed: 0,
             max_batch: 1,
+            variation: None,
         };
         let mut calls = 0;
         let cancelled = latents(&nets, &job, &[&noise, &other], &device, &mut |_| {
@@ -383,6 +446,76 @@ mod tests {
         .unwrap();
         assert!(cancelled.is_none() && calls == 1);
         assert!(latents(&nets, &job, &[&noise[..5]], &device, &mut |_| true).is_err());
+    }
+
+    /// A variation runs only the last `strength` of the schedule, from the draft noised to
+    /// that step; at a tiny strength the result stays near the draft.
+    #[test]
+    fn variations_run_the_last_part_of_the_schedule_from_the_draft() {
+        assert_eq!(Variation::first_step(1.0, 25), 0);
+        assert_eq!(Variation::first_step(0.5, 25), 12);
+        assert_eq!(Variation::first_step(0.0, 25), 24, "at least one step runs");
+        let settings = SamplerSettings {
+            kind: SamplerKind::Ddim,
+            steps: 20,
+            guidance: 1.0,
+        };
+        assert_eq!(steps_run(&settings, None), 20);
+        assert_eq!(steps_run(&settings, Some(0.25)), 5);
+
+        let device = Device::flex();
+        let t = tiny(&device);
+        let nets = t.nets();
+        let cond = t.conditions(&device);
+        let draft = NoiseRng::new(3).normals(8 * 8 * 4);
+        let noise = NoiseRng::new(4).normals(8 * 8 * 4);
+        let run = |strength: f64| {
+            let job = LatentJob {
+                cond: &cond,
+                shape: [8, 8, 4],
+                settings,
+                seed: 0,
+                max_batch: 0,
+                variation: Some(Variation {
+                    draft: &draft,
+                    strength,
+                }),
+            };
+            let mut steps = 0;
+            let z = latents(&nets, &job, &[&noise], &device, &mut |_| {
+                steps += 1;
+                true
+            })
+            .unwrap()
+            .unwrap();
+            (steps, z.into_data().try_into_vec::<f32>().unwrap())
+        };
+        let (steps, near) = run(0.05);
+        assert_eq!(steps, 1);
+        let (steps, far) = run(0.5);
+        assert_eq!(steps, 10);
+        let dist = |z: &[f32]| {
+            (z.iter()
+                .zip(&draft)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f32>()
+                / z.len() as f32)
+                .sqrt()
+        };
+        assert!(dist(&near) < dist(&far), "{} {}", dist(&near), dist(&far));
+        // A draft of the wrong size is refused.
+        let job = LatentJob {
+            cond: &cond,
+            shape: [8, 8, 4],
+            settings,
+            seed: 0,
+            max_batch: 0,
+            variation: Some(Variation {
+                draft: &draft[..10],
+                strength: 0.5,
+            }),
+        };
+        assert!(latents(&nets, &job, &[&noise], &device, &mut |_| true).is_err());
     }
 
     #[test]

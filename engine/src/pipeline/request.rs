@@ -31,9 +31,47 @@ pub struct Ablation {
     pub video: bool,
 }
 
+/// How generation is anchored on real recordings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Anchoring {
+    /// Strength of the variation, in [0, 1]: 0 delivers the draft (the recording placed on
+    /// the picture's events), 1 generates from noise (the paper's path, with the recording
+    /// only as the audio prompt), and between the draft is noised to that level and denoised
+    /// (SDEdit), so the model varies it and fits it to the picture.
+    pub strength: f64,
+    /// Recordings retrieved from the library when no reference sound is given (0: none, and
+    /// generation from the text alone); candidates cycle through them and the search chooses.
+    pub retrieve: usize,
+    /// Library index to retrieve from (`None`: the starter library).
+    pub library: Option<PathBuf>,
+    /// The reference is already laid on the range (a candidate to vary again): its draft is
+    /// the reference as it is, not placed on the events.
+    pub as_laid: bool,
+}
+
+/// The default variation strength.
+pub const DEFAULT_STRENGTH: f64 = 0.5;
+/// Recordings retrieved by default.
+pub const DEFAULT_RETRIEVE: usize = 3;
+
+impl Default for Anchoring {
+    fn default() -> Self {
+        Self {
+            strength: DEFAULT_STRENGTH,
+            retrieve: DEFAULT_RETRIEVE,
+            library: None,
+            as_laid: false,
+        }
+    }
+}
+
 /// The longest prompt accepted: MiniLM reads 256 tokens and T5 512, so anything longer
 /// would be cut without the user knowing.
 pub const MAX_PROMPT_BYTES: usize = 4096;
+
+/// The most recordings one request retrieves (each is decoded and encoded).
+pub const MAX_RETRIEVE: usize = 16;
 
 /// The most events one request may mark (one every 0.1 s over the longest range).
 pub const MAX_EVENTS: usize = 12_000;
@@ -78,6 +116,9 @@ pub struct GenerationRequest {
     /// and as what the sync verifier lines onsets up with.
     #[serde(default)]
     pub events: Option<Vec<f64>>,
+    /// Real recordings as the draft and the audio prompt.
+    #[serde(default)]
+    pub anchoring: Anchoring,
 }
 
 impl GenerationRequest {
@@ -104,12 +145,25 @@ impl GenerationRequest {
             max_batch: 8,
             ablate: Ablation::default(),
             events: None,
+            anchoring: Anchoring::default(),
         }
     }
 
     /// Check the settings (the files are checked when they are opened).
     pub fn validate(&self) -> Result<()> {
         self.gmds.validate()?;
+        let strength = self.anchoring.strength;
+        if !(0.0..=1.0).contains(&strength) {
+            return Err(Error::invalid(format!(
+                "the variation strength must be 0 to 1, got {strength}"
+            )));
+        }
+        if self.anchoring.retrieve > MAX_RETRIEVE {
+            return Err(Error::invalid(format!(
+                "at most {MAX_RETRIEVE} recordings can be retrieved, got {}",
+                self.anchoring.retrieve
+            )));
+        }
         if let Some(events) = &self.events {
             if events.len() > MAX_EVENTS {
                 return Err(Error::invalid(format!(

@@ -6,7 +6,6 @@ use super::model::{Model, SAMPLE_RATE, TextEncoder};
 use super::request::GenerationRequest;
 use crate::audio::AudioBuffer;
 use crate::encoders::aisfx::Aisfx;
-use crate::error::Error;
 use crate::features::events::impulses;
 use crate::features::track::MotionTrack;
 use crate::verify::reference::ReferenceVerifier;
@@ -114,15 +113,7 @@ fn text_verifier<'a>(model: &'a Model, request: &GenerationRequest) -> Box<dyn V
     if let Err(why) = &model.aisfx {
         return unavailable(format!("the sound embedding is unavailable: {why}"));
     }
-    let projected = minilm
-        .sentence_embeddings(&[request.text.as_str()])
-        .map(|e| heads.text.forward(e))
-        .and_then(|t| {
-            t.into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| Error::invalid(format!("{e:?}")))
-        });
-    match projected {
+    match model.joint_text(&request.text) {
         Ok(text) => Box::new(TextVerifier {
             heads,
             device: minilm.device().clone(),

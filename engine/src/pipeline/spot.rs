@@ -1,7 +1,9 @@
 //! Spotting without a model: one chosen sound placed at each event (picked from the picture,
 //! tapped or marked), with its attack on the event's frame and the small random gain and
-//! pitch variations that keep repeats from sounding mechanical. A real workflow, and the
-//! baseline generation is measured against.
+//! pitch variations that keep repeats from sounding mechanical. A copy that would still ring
+//! when the next event comes is faded out just before it (a choke, as an editor cuts the
+//! previous hit), so every event keeps a clean attack. A real workflow, and the baseline
+//! generation is measured against.
 
 use crate::noise::NoiseRng;
 
@@ -32,6 +34,9 @@ pub struct SpotEvent {
     pub time_s: f64,
     pub strength: f32,
 }
+
+/// Fade-out of a copy cut short by the next event, seconds.
+const CHOKE_S: f64 = 0.015;
 
 /// Pre-roll kept before the attack, seconds.
 const PRE_ROLL_S: f64 = 0.002;
@@ -67,6 +72,16 @@ pub fn spot(
         return out;
     }
     let mut rng = NoiseRng::new(seed);
+    let starts: Vec<usize> = {
+        let mut at: Vec<usize> = events
+            .iter()
+            .filter(|e| e.time_s.is_finite() && e.time_s >= 0.0)
+            .map(|e| (e.time_s * f64::from(sample_rate)).round() as usize)
+            .collect();
+        at.sort_unstable();
+        at
+    };
+    let choke = ((CHOKE_S * f64::from(sample_rate)) as usize).max(1);
     for e in events {
         let gain_db = rng.range(-variation.gain_db, variation.gain_db);
         let speed = 2f64.powf(rng.range(-variation.semitones, variation.semitones) / 12.0);
@@ -82,14 +97,30 @@ pub fn spot(
             * (1.0 - variation.follow_strength * (1.0 - strength));
         // Linear-interpolation resampling: for a shift of a semitone or two its imaging is far
         // below the recording's own noise.
-        let copy_len = ((sound.len() as f64 / speed) as usize).min(len - at);
+        // The next event's pre-roll is where this copy must have gone quiet.
+        let next = starts
+            .iter()
+            .find(|&&s| s > at)
+            .map_or(len, |&s| s.saturating_sub(choke).max(at + 1));
+        let full_len = (sound.len() as f64 / speed) as usize;
+        let copy_len = full_len.min(len - at).min(next - at);
+        let fade_from = if copy_len < full_len.min(len - at) {
+            copy_len.saturating_sub(choke)
+        } else {
+            copy_len
+        };
         for (k, o) in out[at..at + copy_len].iter_mut().enumerate() {
             let pos = k as f64 * speed;
             let i = pos as usize;
             let frac = (pos - i as f64) as f32;
             let a = sound[i.min(sound.len() - 1)];
             let b = sound[(i + 1).min(sound.len() - 1)];
-            *o += gain * (a + frac * (b - a));
+            let fade = if k >= fade_from {
+                1.0 - (k - fade_from + 1) as f32 / (copy_len - fade_from + 1) as f32
+            } else {
+                1.0
+            };
+            *o += gain * fade * (a + frac * (b - a));
         }
     }
     out
@@ -161,5 +192,34 @@ mod tests {
         let max = a.iter().fold(0f32, |m, v| m.max(v.abs()));
         assert!(max <= 10f32.powf(2.0 / 20.0) + 1e-4 && max > 0.7);
         assert!(spot(&[], &events, 100, sr, &v, 1).iter().all(|&x| x == 0.0));
+    }
+
+    /// A copy still ringing at the next event is faded out before that event's attack.
+    #[test]
+    fn a_ringing_copy_is_choked_before_the_next_event() {
+        let sr = 16_000;
+        let ring: Vec<f32> = (0..sr as usize)
+            .map(|k| if k % 2 == 0 { 0.5 } else { -0.5 })
+            .collect();
+        let events = [0.1, 0.3].map(|time_s| SpotEvent {
+            time_s,
+            strength: 1.0,
+        });
+        let still = SpotVariation {
+            gain_db: 0.0,
+            semitones: 0.0,
+            follow_strength: 0.0,
+        };
+        let out = spot(&ring, &events, sr as usize, sr, &still, 0);
+        // Silent just before the second event (its pre-roll aside), full after it.
+        let before = out[4800 - 8..4800 - 1]
+            .iter()
+            .fold(0f32, |m, v| m.max(v.abs()));
+        assert!(before < 0.05, "{before}");
+        assert!((out[4800 + 10].abs() - 0.5).abs() < 1e-6);
+        assert!(
+            (out[3000].abs() - 0.5).abs() < 1e-6,
+            "the first copy plays until then"
+        );
     }
 }

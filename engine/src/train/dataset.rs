@@ -22,7 +22,7 @@ pub const SAMPLES: &str = "sounds.pcm";
 const AUDIO_EXTENSIONS: &[&str] = &["wav", "ogg", "flac", "mp3", "opus", "aif", "aiff", "m4a"];
 
 /// Which split a sound belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     /// Used to fit the model.

@@ -5,9 +5,11 @@
 //! probability 0.1 a row gets the unconditional inputs the pipeline uses (empty text, zero
 //! adapter inputs), and text and picture are also dropped on their own (0.05 each), so
 //! generations with one condition ablated stay in distribution. Half the batches carry a
-//! reference sound: another excerpt of the same recording, 0.32 s up to a window long.
+//! reference sound, 0.32 s up to a window long: an excerpt of another recording of the same
+//! kind (the same caption) where the set has one, else of the same recording, so the model
+//! learns to vary a take of a sound rather than to copy the take it is given.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
@@ -125,9 +127,30 @@ struct Objective<'a> {
     token_seconds: f64,
     device: &'a Device,
     ad: Device,
+    /// Sounds of each caption and split: a row's reference is another recording of the same
+    /// kind of sound where there is one, so the model learns to vary a take, not to copy it.
+    kin: HashMap<(String, Split), Vec<usize>>,
 }
 
 impl Objective<'_> {
+    /// The recording a row's reference is cut from: another sound with the same caption
+    /// in the same split, else the row's own.
+    fn reference_sound(&self, sound: usize, rng: &mut NoiseRng) -> usize {
+        let s = &self.set.index.sounds[sound];
+        match self.kin.get(&(s.caption.clone(), s.split)) {
+            Some(kin) if kin.len() > 1 => {
+                let other = kin[rng.below(kin.len() - 1)];
+                // Skip the row's own sound by taking the last one in its place.
+                if other == sound {
+                    kin[kin.len() - 1]
+                } else {
+                    other
+                }
+            }
+            _ => sound,
+        }
+    }
+
     /// The mean squared error of `unet`'s prediction over `rows` noised at `steps`; with
     /// `reference` seconds, each row also gets another excerpt of its recording as reference
     /// sound (zeros in fully unconditional rows, as in the pipeline's unconditional rows).
@@ -183,8 +206,9 @@ impl Objective<'_> {
             let mut tokens = Vec::new();
             let mut n = 0;
             for r in rows {
+                let source = self.reference_sound(r.clip.sound, rng);
                 let excerpt = crop(
-                    self.set.samples(r.clip.sound),
+                    self.set.samples(source),
                     (seconds * f64::from(SAMPLE_RATE)) as usize,
                     rng,
                 );
@@ -250,7 +274,12 @@ fn objective<'a>(
         return Err(Error::invalid("training reads mel reference tokens"));
     };
     let mel = MelExtractor::audioldm()?;
+    let mut kin: HashMap<(String, Split), Vec<usize>> = HashMap::new();
+    for (i, s) in set.index.sounds.iter().enumerate() {
+        kin.entry((s.caption.clone(), s.split)).or_default().push(i);
+    }
     Ok(Objective {
+        kin,
         frames: (spec.window_s / mel.config().hop_seconds()).round() as usize,
         mel,
         model,

@@ -28,6 +28,7 @@ use crate::dsp::griffin_lim::{
 use crate::dsp::mel::{MelExtractor, sanitize_wav, tango_waveform};
 use crate::dsp::stft::{Stft, StftConfig};
 use crate::error::{Error, Result};
+use crate::eval::distance::cosine_distance;
 use crate::models::vocoder::{HifiGan, VocoderConfig};
 use crate::models::weights::Weights;
 use crate::noise::NoiseRng;
@@ -325,18 +326,6 @@ fn log_magnitude_l1(a: &[f64], b: &[f64]) -> f64 {
         .map(|(x, y)| (x.max(FLOOR).ln() - y.max(FLOOR).ln()).abs())
         .sum::<f64>()
         / a.len().max(1) as f64
-}
-
-/// `1 - cos(a, b)`; 1 when either is zero.
-fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x * y)).sum();
-    let na: f64 = a.iter().map(|x| f64::from(x * x)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| f64::from(x * x)).sum::<f64>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        1.0
-    } else {
-        1.0 - dot / (na * nb)
-    }
 }
 
 #[cfg(test)]

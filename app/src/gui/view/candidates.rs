@@ -16,6 +16,7 @@ impl StudioApp {
         }
         let mut export = None;
         let mut bed = None;
+        let mut vary = None;
         if !s.candidates.is_empty() {
             ui.horizontal(|ui| {
                 ui.label("Beds");
@@ -36,6 +37,16 @@ impl StudioApp {
                     s.selected = Some(i);
                 }
                 ui.label(format!("score {:.3}", c.rendered.score));
+                if let Some(src) = &c.rendered.source {
+                    let name = src.path.file_name().unwrap_or_default().to_string_lossy();
+                    let origin = src.origin.as_deref().unwrap_or("");
+                    ui.label(format!("from {name} ({})", src.licence))
+                        .on_hover_text(format!(
+                            "{}\n{}\n{origin}",
+                            src.caption,
+                            src.path.display()
+                        ));
+                }
                 ui.label(lineage_text(&c.rendered.lineage));
                 for v in &c.rendered.scores {
                     let text = match v.score {
@@ -66,6 +77,13 @@ impl StudioApp {
                         export = Some(i);
                     }
                     if ui
+                        .button(format!("vary {}", i + 1))
+                        .on_hover_text("variations of this candidate at the variation strength")
+                        .clicked()
+                    {
+                        vary = Some(i);
+                    }
+                    if ui
                         .button(format!("loop {}", i + 1))
                         .on_hover_text("a seamless loop of the bed length, as a new candidate")
                         .clicked()
@@ -89,6 +107,9 @@ impl StudioApp {
         }
         if let Some((i, b)) = bed {
             s.make_bed(i, b);
+        }
+        if let Some(i) = vary {
+            s.vary_candidate(i);
         }
     }
 }

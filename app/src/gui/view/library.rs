@@ -110,6 +110,13 @@ impl StudioApp {
                             action = Some(HitAction::Spot(entry.path.clone()));
                         }
                         if ui
+                            .small_button(format!("vary {n}"))
+                            .on_hover_text("variations of it, placed on the events")
+                            .clicked()
+                        {
+                            action = Some(HitAction::Vary(entry.path.clone()));
+                        }
+                        if ui
                             .small_button(format!("like {n}"))
                             .on_hover_text("more like this one")
                             .clicked()
@@ -142,6 +149,7 @@ impl StudioApp {
                 self.studio.reference_path = path.display().to_string();
                 self.studio.spot();
             }
+            Some(HitAction::Vary(path)) => self.studio.vary(path, false),
             Some(HitAction::Like(i)) => self.library.more_like(i),
             None => {}
         }
@@ -153,5 +161,6 @@ enum HitAction {
     Play(PathBuf),
     Use(PathBuf),
     Spot(PathBuf),
+    Vary(PathBuf),
     Like(usize),
 }

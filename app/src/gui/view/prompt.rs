@@ -154,6 +154,17 @@ impl StudioApp {
             });
         self.reference_waveform(ui);
         let s = &mut self.studio;
+        let anchoring = &mut s.request.anchoring;
+        ui.add(egui::Slider::new(&mut anchoring.strength, 0.0..=1.0).text("variation"))
+            .on_hover_text(
+                "0: the recording placed on the events as it is; higher: the model varies it \
+                 more and fits it to the picture; 1: generated from noise",
+            );
+        ui.add(egui::Slider::new(&mut anchoring.retrieve, 0..=8).text("recordings"))
+            .on_hover_text(
+                "without a reference sound, this many recordings matching the text are found \
+                 in the library (yours, else the starter library) and varied",
+            );
         let scales = &mut s.request.scales;
         ui.add(egui::Slider::new(&mut scales.video, 0.0..=2.0).text("video strength"));
         ui.add(egui::Slider::new(&mut scales.frames, 0.0..=2.0).text("frames strength"));
