@@ -263,14 +263,7 @@ impl Studio {
     /// Write candidate `index` (full band when it has one) as a WAV beside the exports, under
     /// a name not taken yet.
     fn keep_take(&self, index: usize) -> avsync_engine::Result<PathBuf> {
-        let clip = self
-            .clip
-            .as_ref()
-            .ok_or_else(|| avsync_engine::Error::invalid("no clip is open"))?;
-        let c = self
-            .candidates
-            .get(index)
-            .ok_or_else(|| avsync_engine::Error::invalid("no such candidate"))?;
+        let (clip, c) = self.clip_and_candidate(index)?;
         let (dir, stem) = self.output_place(&clip.path);
         let path = (1..)
             .map(|n| dir.join(format!("{stem}_take_{}_{n}.wav", index + 1)))
@@ -499,7 +492,8 @@ impl Studio {
         (dir, stem)
     }
 
-    fn try_export(&self, index: usize) -> avsync_engine::Result<Vec<PathBuf>> {
+    /// The open clip and candidate `index`, or why there are none.
+    fn clip_and_candidate(&self, index: usize) -> avsync_engine::Result<(&Clip, &CandidateItem)> {
         let clip = self
             .clip
             .as_ref()
@@ -508,6 +502,11 @@ impl Studio {
             .candidates
             .get(index)
             .ok_or_else(|| avsync_engine::Error::invalid("no such candidate"))?;
+        Ok((clip, c))
+    }
+
+    fn try_export(&self, index: usize) -> avsync_engine::Result<Vec<PathBuf>> {
+        let (clip, c) = self.clip_and_candidate(index)?;
         let (dir, stem) = self.output_place(&clip.path);
         let fps = clip.rate.fps();
         let (audio, loudness) = master_candidate(&c.rendered, &c.master(self.export_rate), fps)?;

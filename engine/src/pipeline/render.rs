@@ -467,20 +467,25 @@ mod tests {
         let t = tiny(&device);
         let nets = t.nets();
         let cond = t.conditions(&device);
-        let draft = NoiseRng::new(3).normals(8 * 8 * 4);
         let noise = NoiseRng::new(4).normals(8 * 8 * 4);
-        let run = |strength: f64| {
-            let job = LatentJob {
-                cond: &cond,
+        fn job<'a>(
+            cond: &'a ProjectedConditions,
+            settings: SamplerSettings,
+            draft: &'a [f32],
+            strength: f64,
+        ) -> LatentJob<'a> {
+            LatentJob {
+                cond,
                 shape: [8, 8, 4],
                 settings,
                 seed: 0,
                 max_batch: 0,
-                variation: Some(Variation {
-                    draft: &draft,
-                    strength,
-                }),
-            };
+                variation: Some(Variation { draft, strength }),
+            }
+        }
+        let draft = NoiseRng::new(3).normals(8 * 8 * 4);
+        let run = |strength: f64| {
+            let job = job(&cond, settings, &draft, strength);
             let mut steps = 0;
             let z = latents(&nets, &job, &[&noise], &device, &mut |_| {
                 steps += 1;
@@ -504,18 +509,8 @@ mod tests {
         };
         assert!(dist(&near) < dist(&far), "{} {}", dist(&near), dist(&far));
         // A draft of the wrong size is refused.
-        let job = LatentJob {
-            cond: &cond,
-            shape: [8, 8, 4],
-            settings,
-            seed: 0,
-            max_batch: 0,
-            variation: Some(Variation {
-                draft: &draft[..10],
-                strength: 0.5,
-            }),
-        };
-        assert!(latents(&nets, &job, &[&noise], &device, &mut |_| true).is_err());
+        let short = job(&cond, settings, &draft[..10], 0.5);
+        assert!(latents(&nets, &short, &[&noise], &device, &mut |_| true).is_err());
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub struct Anchoring {
 }
 
 /// The default variation strength.
-pub const DEFAULT_STRENGTH: f64 = 0.5;
+pub const DEFAULT_STRENGTH: f64 = 0.25;
 /// Recordings retrieved by default.
 pub const DEFAULT_RETRIEVE: usize = 3;
 
