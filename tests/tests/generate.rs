@@ -629,13 +629,24 @@ fn generation_varies_a_recording_laid_on_the_events_and_names_it() {
 #[test]
 fn a_library_that_cannot_be_used_leaves_generation_from_the_text_with_a_note() {
     let dir = tempfile::tempdir().unwrap();
-    let model = tiny_model(dir.path());
     let device = Device::flex();
+    let tiny = tiny_model(dir.path());
+    let shipped = Model::load(
+        &avsync_engine::pipeline::model::default_model_dir(),
+        &device,
+    )
+    .unwrap();
     let broken = dir.path().join("broken.avslib");
     std::fs::write(&broken, b"not an index").unwrap();
-    for (library, why) in [
-        (broken, "cannot read the library"),
-        (dir.path().join("none.avslib"), "holds no sounds"),
+    for (model, library, why) in [
+        (&shipped, broken, "cannot read the library"),
+        (&shipped, dir.path().join("none.avslib"), "holds no sounds"),
+        // A model without audio-text heads cannot search any library.
+        (
+            &tiny,
+            dir.path().join("none.avslib"),
+            "cannot search the library",
+        ),
     ] {
         let req = GenerationRequest {
             anchoring: avsync_engine::pipeline::Anchoring {
@@ -644,7 +655,7 @@ fn a_library_that_cannot_be_used_leaves_generation_from_the_text_with_a_note() {
             },
             ..request(&media("cfr_25.mp4"))
         };
-        let report = generate(&model, &req, &mut FeatureCache::new(), &device, &mut |_| {
+        let report = generate(model, &req, &mut FeatureCache::new(), &device, &mut |_| {
             true
         })
         .unwrap()

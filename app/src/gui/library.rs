@@ -21,7 +21,7 @@ const SAVE_EVERY: Duration = Duration::from_secs(30);
 /// What the indexing thread reports.
 enum IndexMessage {
     Progress { done: usize, total: usize },
-    Finished(Result<(LibraryIndex, UpdateReport), String>),
+    Finished(Box<Result<(LibraryIndex, UpdateReport), String>>),
 }
 
 /// A folder being indexed.
@@ -150,7 +150,7 @@ impl Library {
                     !stop.load(Ordering::Relaxed)
                 });
             let result = report.map(|r| (index, r)).map_err(|e| e.to_string());
-            let _ = tx.send(IndexMessage::Finished(result));
+            let _ = tx.send(IndexMessage::Finished(Box::new(result)));
         });
         self.progress = Some((0, 0));
         self.status = "indexing".into();
@@ -234,7 +234,7 @@ impl Library {
         if let Some(result) = finished {
             self.indexing = None;
             self.progress = None;
-            match result {
+            match *result {
                 Ok((index, r)) => {
                     self.index = Arc::new(index);
                     self.hits.clear();

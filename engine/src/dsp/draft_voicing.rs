@@ -98,11 +98,13 @@ pub fn voice_over_draft(
                 *bg += w * lg;
             }
         }
-        for k in 0..n_bins {
-            let c = nearest[k];
-            let gain = (bin_gain[c] / total[c]).exp();
-            let i = t * n_bins + k;
-            magnitude.data[i] = spectrum.data[i].norm() * f64::from(gain);
+        let row = t * n_bins..(t + 1) * n_bins;
+        for ((m, z), &c) in magnitude.data[row.clone()]
+            .iter_mut()
+            .zip(&spectrum.data[row])
+            .zip(&nearest)
+        {
+            *m = z.norm() * f64::from((bin_gain[c] / total[c]).exp());
         }
     }
     griffin_lim_from_phase(stft, &magnitude, &spectrum, config, draft.len())

@@ -1012,7 +1012,7 @@ impl Objective for SearchObjective<'_, '_> {
                     },
                 });
                 let combined = combine(&scores, &scorer.weights);
-                let rendered = self.keep_mels.then(|| Rendered {
+                let rendered = self.keep_mels.then_some(Rendered {
                     mel,
                     windows: s.windows,
                     wave: s.wave,

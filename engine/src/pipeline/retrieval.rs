@@ -97,6 +97,15 @@ pub fn retrieve(model: &Model, index: Option<&Path>, text: &str, k: usize) -> Re
     if text.trim().is_empty() {
         return nothing("no description to find a recording with; generating without one".into());
     }
+    // The description first: a model that cannot embed it need not read the library.
+    let (joint, sentence) = match model.text_query(text) {
+        Ok(q) => q,
+        Err(e) => {
+            return nothing(format!(
+                "cannot search the library ({e}); generating without a recording"
+            ));
+        }
+    };
     let path = index.map_or_else(|| starter_library().join(LIBRARY_INDEX), Path::to_path_buf);
     let library = match LibraryIndex::load(&path) {
         Ok(l) if l.is_empty() => {
@@ -109,14 +118,6 @@ pub fn retrieve(model: &Model, index: Option<&Path>, text: &str, k: usize) -> Re
         Err(e) => {
             return nothing(format!(
                 "cannot read the library ({e}); generating without a recording"
-            ));
-        }
-    };
-    let (joint, sentence) = match model.text_query(text) {
-        Ok(q) => q,
-        Err(e) => {
-            return nothing(format!(
-                "cannot search the library ({e}); generating without a recording"
             ));
         }
     };
