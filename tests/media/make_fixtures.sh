@@ -29,6 +29,8 @@ ff -f lavfi -i "color=c=gray:s=64x48:r=25:d=1,format=yuv420p,${frames}" \
    -c:v libx264 -preset veryfast -crf 10 -pix_fmt yuv420p -c:a aac -b:a 64k -ac 2 -shortest with_audio.mp4
 # Rotated by a display matrix (FFmpeg shows it turned a quarter turn).
 ff -i cfr_25.mp4 -c copy -metadata:s:v:0 rotate=90 rotated.mp4
+# A photograph: a single JPEG, which its demuxer cannot seek in.
+ff -f lavfi -i "testsrc=size=96x64:rate=1" -frames:v 1 still.jpg
 
 # Audio only: a 1 s, 1 kHz tone at -6 dBFS in every common format.
 tone="sine=frequency=1000:sample_rate=44100:duration=1,volume=1.0"

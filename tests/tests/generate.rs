@@ -13,7 +13,7 @@ use avsync_engine::pipeline::presets::{Preset, init_model_dir};
 use avsync_engine::pipeline::render::SamplerSettings;
 use avsync_engine::pipeline::windows::WindowPlan;
 use avsync_engine::pipeline::{
-    Event, FeatureCache, GenerationRequest, Model, ReferenceSound, generate,
+    Event, EventSource, FeatureCache, GenerationRequest, Model, ReferenceSound, generate,
 };
 use avsync_engine::schedule::SamplerKind;
 use avsync_tests::media;
@@ -590,6 +590,12 @@ fn generation_varies_a_recording_laid_on_the_events_and_names_it() {
     let draft = run(&at(0.0));
     assert_eq!(draft.network_evaluations, 0);
     assert_eq!(draft.sources.len(), 1);
+    // The report lists the events used, with where they came from.
+    let used: Vec<(f64, EventSource)> = draft.events.iter().map(|e| (e.time_s, e.from)).collect();
+    assert_eq!(
+        used,
+        vec![(0.25, EventSource::Given), (0.75, EventSource::Given)]
+    );
     let c = &draft.candidates[0];
     assert_eq!(c.source.as_ref().unwrap().path, hit);
     let full = c.full_band.as_ref().expect("a full-band delivery");

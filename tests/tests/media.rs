@@ -124,6 +124,17 @@ fn odd_sizes_and_rotation_are_respected() {
 }
 
 #[test]
+fn a_photograph_gives_its_picture() {
+    // A JPEG cannot seek: the first picture comes from where the reader starts.
+    let f = VideoReader::open(&media("still.jpg"))
+        .unwrap()
+        .frame_at(0.0, 48, 32)
+        .unwrap();
+    assert_eq!(f.data.len(), 48 * 32 * 3);
+    assert!(f.data.iter().any(|&v| v > 100) && f.data.iter().any(|&v| v < 100));
+}
+
+#[test]
 fn every_common_audio_format_decodes_to_the_requested_layout() {
     for file in [
         "tone.wav",

@@ -74,9 +74,12 @@ pub fn run(a: &BatchArgs) -> Result<()> {
                 .reference
                 .as_deref()
                 .or(a.settings.ref_audio.as_deref());
-            let request =
+            let mut request =
                 a.settings
                     .request_with(&clip.video, clip.start, clip.end, text, reference);
+            if clip.events.is_some() {
+                request.events.clone_from(&clip.events);
+            }
             match request
                 .validate()
                 .map_err(anyhow::Error::from)

@@ -208,7 +208,15 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 };
                 // Two placements, for the spread between candidates.
                 let takes = [0, 1]
-                    .map(|seed| spot_clip(clip, reference, truth.len(), seed))
+                    .map(|seed| {
+                        spot_clip(
+                            clip,
+                            reference,
+                            truth.len(),
+                            seed,
+                            a.settings.event_sensitivity,
+                        )
+                    })
                     .into_iter()
                     .collect::<Result<Vec<_>>>()?;
                 let views: Vec<&[f32]> = takes.iter().map(Vec::as_slice).collect();
@@ -330,15 +338,26 @@ fn retrieve_one(
         })
 }
 
-/// The `spot` baseline of one clip: its reference sound at every event of its picture,
-/// `len` samples from the clip's start, its placements varied by `seed`.
-fn spot_clip(clip: &Clip, reference: &Path, len: usize, seed: u64) -> Result<Vec<f32>> {
+/// The `spot` baseline of one clip: its reference sound at every event of its picture
+/// (picked at `sensitivity`), `len` samples from the clip's start, its placements varied by
+/// `seed`.
+fn spot_clip(
+    clip: &Clip,
+    reference: &Path,
+    len: usize,
+    seed: u64,
+    sensitivity: f32,
+) -> Result<Vec<f32>> {
     let sound = decode_audio(reference, &DecodeOptions::to(SAMPLE_RATE, 1))
         .with_context(|| format!("{}: the sound to spot", reference.display()))?;
     let start = clip.start.unwrap_or(0.0);
     let end = start + len as f64 / f64::from(SAMPLE_RATE);
     let track = MotionTrack::analyse(&clip.video, (start, end), 4)?;
-    let events: Vec<SpotEvent> = pick_events(&track, &EventPicking::default())
+    let picking = EventPicking {
+        sensitivity,
+        ..EventPicking::default()
+    };
+    let events: Vec<SpotEvent> = pick_events(&track, &picking)
         .into_iter()
         .map(|e| SpotEvent {
             time_s: e.time_s - start,

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use avsync_engine::device::{ComputePreference, select};
 use avsync_engine::dsp::master::{LoudnessTarget, MasterSettings};
+use avsync_engine::features::events::EventPicking;
 use avsync_engine::gmds::GmdsSettings;
 use avsync_engine::media::WavFormat;
 use avsync_engine::media::output::ensure_not_source;
@@ -58,6 +59,9 @@ pub struct SettingsArgs {
     /// events picked from the picture.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub events: Option<Vec<f64>>,
+    /// How readily events are picked from the picture, 0 to 1 (higher picks more).
+    #[arg(long, default_value_t = EventPicking::default().sensitivity)]
+    pub event_sensitivity: f32,
     /// EnCodec codebooks of the reference (1, 2, 4 or 8).
     #[arg(long, default_value_t = 4)]
     pub codebooks: usize,
@@ -185,6 +189,7 @@ impl SettingsArgs {
                 refine: self.beta_l,
             },
             events: self.events.clone(),
+            event_sensitivity: self.event_sensitivity,
             verifiers: VerifierWeights {
                 sync: self.w_sync,
                 reference: self.w_reference,

@@ -3,6 +3,8 @@
 mod batch;
 mod dataset;
 mod eval;
+mod events;
+mod footage;
 mod frames;
 mod generate;
 mod library;
@@ -61,6 +63,12 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Evaluate a model on clips with known sound: onset ACC/AP, FD, sync, ablations.
     Eval(eval::EvalArgs),
+    /// Measure the picture's event picker on clips with known events (precision, recall, F1,
+    /// false events per second), or list the events it picks on videos.
+    Events(events::EventsArgs),
+    /// Write clips with no sound events over real photographs (pans, zooms, shake, cuts,
+    /// distant traffic, crowds, light), for measuring false events.
+    Footage(footage::FootageArgs),
     /// Build a training set from a folder of sound files (captions from paths or a CSV).
     Dataset(dataset::DatasetArgs),
     /// Train one part of a model (vae, vocoder, unet, heads) on a sound set, resumably.
@@ -86,6 +94,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Generate(a)) => generate::run(&a),
         Some(Command::Batch(a)) => batch::run(&a),
         Some(Command::Eval(a)) => eval::run(&a),
+        Some(Command::Events(a)) => events::run(&a),
+        Some(Command::Footage(a)) => footage::run(&a),
         Some(Command::Dataset(a)) => dataset::run(&a),
         Some(Command::Train(a)) => train::run(&a),
         Some(Command::Model(c)) => model::run(&c),

@@ -3,7 +3,9 @@
 //! summaries over a set of clips; and evaluation clips from a renderer training never uses.
 
 pub mod distance;
+pub mod events;
 pub mod fd;
+pub mod footage;
 pub mod onset;
 pub mod prompt_rank;
 pub mod summary;

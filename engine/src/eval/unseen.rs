@@ -14,7 +14,7 @@ use crate::media::RgbFrame;
 use crate::noise::NoiseRng;
 use crate::pipeline::model::SAMPLE_RATE;
 use crate::train::dataset::SoundSet;
-use crate::train::synth::{caption_field, validation_order, write_clip};
+use crate::train::synth::{caption_field, events_field, validation_order, write_clip};
 
 /// How the sounding object moves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -372,7 +372,7 @@ fn shot(
     sound: usize,
     window_s: f64,
     rng: &mut NoiseRng,
-) -> (Vec<RgbFrame>, u32, Vec<f32>) {
+) -> (Vec<RgbFrame>, u32, Vec<f32>, Vec<f64>) {
     let physics = [
         Physics::Ball,
         Physics::Puck,
@@ -396,11 +396,13 @@ fn shot(
     let samples = set.samples(sound);
     let keep = samples.len().min((0.8 * f64::from(SAMPLE_RATE)) as usize);
     let audio = soundtrack(&samples[..keep], &s.motion.contacts, window_s);
-    (pictures, fps, audio)
+    let contacts = s.motion.contacts.iter().map(|c| c.0).collect();
+    (pictures, fps, audio, contacts)
 }
 
 /// Write `count` unseen-family clips of `window_s` seconds from the validation split into
-/// `out` (lossless picture with the sound as its track) and `clips.csv` for `avsync eval`.
+/// `out` (lossless picture with the sound as its track) and `clips.csv` for `avsync eval`,
+/// whose `events` column holds the contacts.
 /// Returns the CSV's path.
 pub fn write_unseen_clips(
     set: &SoundSet,
@@ -410,14 +412,15 @@ pub fn write_unseen_clips(
     out: &Path,
 ) -> Result<PathBuf> {
     let (pool, mut rng) = validation_order(set, seed ^ 0x5EE1_0F00_7A6E, out)?;
-    let mut csv = String::from("video,text,start,end\n");
+    let mut csv = String::from("video,text,start,end,events\n");
     for k in 0..count {
         let sound = pool[k % pool.len()];
-        let (pictures, fps, audio) = shot(set, sound, window_s, &mut rng);
+        let (pictures, fps, audio, contacts) = shot(set, sound, window_s, &mut rng);
         let name = write_clip(out, k, &pictures, fps, audio)?;
         csv.push_str(&format!(
-            "{name},{},0,{window_s}\n",
-            caption_field(set, sound)
+            "{name},{},0,{window_s},{}\n",
+            caption_field(set, sound),
+            events_field(&contacts)
         ));
     }
     let path = out.join("clips.csv");

@@ -1,7 +1,12 @@
-//! Discrete visual events: the moments of [`MotionTrack::events`] a Foley artist would spot a
-//! sound on. Peaks of the event curve that stand out from the clip's strongest one and from a
-//! floor below which the picture is only noise, at most one per `min_gap_s`.
+//! Discrete visual events: the moments a Foley artist would spot a sound on. Sound happens
+//! where the motion of something changes at once (a foot stops on the floor, a ball reverses
+//! on a wall, a door starts to swing, a light flashes), so the evidence at a frame is the
+//! change of motion after the camera's motion is removed; cuts and the motion measured
+//! across them count for nothing, so events reset per shot. Events are the peaks of that
+//! evidence above a floor set by the sensitivity, each with a confidence and the region of
+//! the picture it came from.
 
+use super::objects::{follow, motion_steps};
 use super::track::MotionTrack;
 
 /// One picked event.
@@ -11,37 +16,118 @@ pub struct VisualEvent {
     pub time_s: f64,
     /// Event strength relative to the clip's strongest event, in (0, 1].
     pub strength: f32,
+    /// How sure the picker is that a sound belongs here, in (0, 1).
+    pub confidence: f32,
+    /// Where in the picture the motion changed: `[x0, y0, x1, y1]` in fractions of the width
+    /// and height.
+    pub region: [f32; 4],
 }
 
-/// How events are picked from the curve.
+/// How events are picked from the evidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EventPicking {
+    /// How readily events are picked, 0 to 1: the floor and the relative threshold are
+    /// scaled by `4^(1 - 2 s)`, so 0.5 keeps them, 1 divides them by four and 0 multiplies
+    /// them by four.
+    pub sensitivity: f32,
     /// A peak must reach this fraction of the clip's strongest peak.
     pub relative: f32,
-    /// ... and this absolute strength (picture widths per second of change of motion): a
-    /// still or steadily moving picture has no events, however its noise peaks.
-    pub floor: f32,
     /// Two events are at least this far apart; the stronger one is kept.
     pub min_gap_s: f64,
 }
 
+/// Evidence (picture widths per second of change of motion) an event needs at sensitivity
+/// 0.5: a still or steadily moving picture has no events, however its noise peaks.
+pub const FLOOR: f32 = 0.3;
+
+/// Weight of the rise of the residual (a flash, an appearance) against a change of motion.
+const RISE_WEIGHT: f32 = 10.0;
+
 impl Default for EventPicking {
     fn default() -> Self {
         Self {
-            relative: 0.2,
-            floor: 0.3,
+            sensitivity: 0.5,
+            relative: 0.35,
             min_gap_s: 0.1,
         }
     }
 }
 
-/// The events of a track, in time order.
-pub fn pick_events(track: &MotionTrack, picking: &EventPicking) -> Vec<VisualEvent> {
-    pick_peaks(&track.events(), &track.times, picking)
+impl EventPicking {
+    /// How much the sensitivity scales the thresholds.
+    fn scale(&self) -> f32 {
+        4f32.powf(1.0 - 2.0 * self.sensitivity.clamp(0.0, 1.0))
+    }
+
+    /// The evidence an event needs.
+    pub fn floor(&self) -> f32 {
+        FLOOR * self.scale()
+    }
+
+    /// The fraction of the clip's strongest peak an event needs.
+    pub fn relative_threshold(&self) -> f32 {
+        (self.relative * self.scale()).min(0.9)
+    }
 }
 
-/// Local maxima of `curve` (sampled at `times`) above both thresholds, strongest first
-/// through a minimum-gap suppression, returned in time order.
+/// Per-frame evidence of a sound event and where in the picture it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Evidence {
+    /// Strength per frame (picture widths per second).
+    pub strength: Vec<f32>,
+    /// The region of each frame's strongest evidence (see [`VisualEvent::region`]).
+    pub region: Vec<[f32; 4]>,
+}
+
+/// The evidence of every frame of `track`: the strongest step in the motion of any moving
+/// thing (see [`super::objects`]; picture widths per second) or ten times the rise of the
+/// residual motion (a flash, an appearance), whichever is larger; nothing on a cut or on the
+/// frames next to it, whose motion is measured against the other shot.
+pub fn evidence(track: &MotionTrack) -> Evidence {
+    let k = &track.kinematics;
+    let n = track.len().min(k.things.len()).min(k.residual.len());
+    let cut = |i: usize| track.cuts.get(i).copied().unwrap_or(false);
+    let mean = |i: usize| {
+        let r = &k.residual[i];
+        r.iter().sum::<f32>() / r.len().max(1) as f32
+    };
+    let tracks = follow(&k.things[..n], &track.cuts, track.fps);
+    let (steps, bounds) = motion_steps(&k.things[..n], &tracks, &track.cuts, track.fps);
+    let mut out = Evidence {
+        strength: vec![0.0; track.len()],
+        region: vec![[0.0, 0.0, 1.0, 1.0]; track.len()],
+    };
+    for i in 1..n {
+        if cut(i) || cut(i - 1) || (i + 1 < n && cut(i + 1)) {
+            continue;
+        }
+        let rise = RISE_WEIGHT * (mean(i) - mean(i - 1)).max(0.0);
+        out.strength[i] = steps[i].max(rise);
+        if steps[i] >= rise
+            && let Some(b) = bounds[i]
+        {
+            out.region[i] = b;
+        }
+    }
+    out
+}
+
+/// The events of a track, in time order.
+pub fn pick_events(track: &MotionTrack, picking: &EventPicking) -> Vec<VisualEvent> {
+    let e = evidence(track);
+    let mut events = pick_peaks(&e.strength, &track.times, picking);
+    for ev in &mut events {
+        let i = track.times.partition_point(|&t| t < ev.time_s - 1e-9);
+        if let Some(r) = e.region.get(i) {
+            ev.region = *r;
+        }
+    }
+    events
+}
+
+/// Local maxima of `curve` (sampled at `times`) above the floor and the relative threshold,
+/// strongest first through a minimum-gap suppression, returned in time order. Confidence
+/// grows with how far a peak clears the floor: `1 - exp(-v / floor)`.
 pub fn pick_peaks(curve: &[f32], times: &[f64], picking: &EventPicking) -> Vec<VisualEvent> {
     let n = curve.len().min(times.len());
     let top = curve[..n]
@@ -49,7 +135,8 @@ pub fn pick_peaks(curve: &[f32], times: &[f64], picking: &EventPicking) -> Vec<V
         .copied()
         .filter(|v| v.is_finite())
         .fold(0f32, f32::max);
-    let threshold = (picking.relative * top).max(picking.floor);
+    let floor = picking.floor();
+    let threshold = (picking.relative_threshold() * top).max(floor);
     if top < threshold || top <= 0.0 {
         return Vec::new();
     }
@@ -77,6 +164,8 @@ pub fn pick_peaks(curve: &[f32], times: &[f64], picking: &EventPicking) -> Vec<V
         .map(|i| VisualEvent {
             time_s: times[i],
             strength: curve[i] / top,
+            confidence: 1.0 - (-curve[i] / floor).exp(),
+            region: [0.0, 0.0, 1.0, 1.0],
         })
         .collect()
 }
@@ -122,13 +211,92 @@ mod tests {
         curve[10] = 2.0;
         curve[11] = 1.5; // the shoulder of the same hit
         curve[12] = 1.8; // a second peak 0.08 s later: suppressed by the stronger one
-        curve[30] = 0.6;
+        curve[30] = 0.8;
+        curve[35] = 0.6; // under the relative threshold (0.35 of 2.0)
         curve[40] = 0.25; // under the absolute floor
         let events = pick_peaks(&curve, &times(50), &EventPicking::default());
         let at: Vec<f64> = events.iter().map(|e| e.time_s).collect();
         assert_eq!(at, vec![10.0 / 25.0, 30.0 / 25.0]);
         assert_eq!(events[0].strength, 1.0);
-        assert!((events[1].strength - 0.3).abs() < 1e-6);
+        assert!((events[1].strength - 0.4).abs() < 1e-6);
+        // Confidence grows with how far a peak clears the floor.
+        assert!(events[0].confidence > events[1].confidence && events[1].confidence > 0.9);
+    }
+
+    #[test]
+    fn sensitivity_moves_both_thresholds() {
+        let mut curve = vec![0.0f32; 30];
+        curve[5] = 0.2;
+        curve[20] = 0.5;
+        let pick = |sensitivity: f32| {
+            let picking = EventPicking {
+                sensitivity,
+                relative: 0.0,
+                ..EventPicking::default()
+            };
+            pick_peaks(&curve, &times(30), &picking).len()
+        };
+        assert_eq!((pick(0.0), pick(0.5), pick(1.0)), (0, 1, 2));
+        let default = EventPicking::default();
+        assert!((default.floor() - FLOOR).abs() < 1e-6);
+        assert!((default.relative_threshold() - default.relative).abs() < 1e-6);
+        // A peak at 0.3 of the strongest (2.0) clears the relative threshold only when
+        // sensitive.
+        curve[5] = 0.6;
+        curve[20] = 2.0;
+        let relative = |sensitivity: f32| {
+            let picking = EventPicking {
+                sensitivity,
+                ..EventPicking::default()
+            };
+            pick_peaks(&curve, &times(30), &picking).len()
+        };
+        assert_eq!((relative(0.5), relative(0.8)), (1, 2));
+    }
+
+    #[test]
+    fn a_stop_is_an_event_with_its_region_and_a_cut_is_not() {
+        use crate::features::kinematics::{Kinematics, Thing};
+        let n = 24;
+        // A thing glides right until frame 6 and stops there; at frame 16 the shot cuts
+        // (everything changes and the residual jumps).
+        let mut things = vec![Vec::new(); n];
+        for (i, frame) in things.iter_mut().enumerate().take(6).skip(1) {
+            let x = 0.3 + 0.02 * i as f32;
+            *frame = vec![Thing {
+                centre: [x, 0.2],
+                bounds: [x - 0.05, 0.3, x + 0.05, 0.5],
+                area: 50,
+                velocity: Some([0.5, 0.0]),
+            }];
+        }
+        let mut residual = vec![vec![0.0f32; 4]; n];
+        residual[16] = vec![0.5; 4];
+        let track = MotionTrack {
+            fps: 25.0,
+            times: times(n),
+            energy: vec![0.0; n],
+            grid: 2,
+            cells: vec![vec![0.0; 4]; n],
+            colour: vec![[0.5; 3]; n],
+            kinematics: Kinematics {
+                camera: vec![[0.0; 2]; n],
+                residual,
+                change: vec![vec![0.0; 4]; n],
+                things,
+            },
+            cuts: (0..n).map(|i| i == 16).collect(),
+        };
+        let e = evidence(&track);
+        assert!(
+            e.strength[15..18].iter().all(|&v| v == 0.0),
+            "{:?}",
+            e.strength
+        );
+        let events = pick_events(&track, &EventPicking::default());
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].time_s, 6.0 / 25.0);
+        assert!((events[0].region[0] - 0.35).abs() < 1e-6 && events[0].region[1] == 0.3);
     }
 
     #[test]

@@ -48,6 +48,132 @@ pub struct Kinematics {
     pub residual: Vec<Vec<f32>>,
     /// Change of each cell's velocity from the previous frame, in picture widths per second.
     pub change: Vec<Vec<f32>>,
+    /// The things that moved since the previous frame (the first frame has none).
+    pub things: Vec<Vec<Thing>>,
+}
+
+/// A region of coherent residual motion between two frames: the connected pixels that
+/// changed after registering the camera, matched as one piece.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thing {
+    /// Centre of the changed pixels, in picture widths (`[x, y]`, y in widths too).
+    pub centre: [f32; 2],
+    /// Bounding box `[x0, y0, x1, y1]` in fractions of the width and height.
+    pub bounds: [f32; 4],
+    /// Changed pixels (of the analysis picture).
+    pub area: usize,
+    /// Velocity in picture widths per second, when one shift explains the change (not for a
+    /// flash, an appearance or a change of light).
+    pub velocity: Option<[f32; 2]>,
+}
+
+/// Changed pixels this close (luma pixels) belong to one thing.
+const JOIN_RADIUS: usize = 3;
+/// Largest shift of a thing searched per frame, in luma pixels.
+const THING_RANGE: i32 = 8;
+
+/// `mask` grown by `r` pixels in each direction (a square), rows then columns.
+fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    let spread = |get: &dyn Fn(usize) -> bool, n: usize| -> Vec<bool> {
+        // Within `r` of a set value, forwards and backwards.
+        let mut out = vec![false; n];
+        let mut last = None;
+        for (i, o) in out.iter_mut().enumerate() {
+            if get(i) {
+                last = Some(i);
+            }
+            *o = last.is_some_and(|l| i - l <= r);
+        }
+        let mut next = None;
+        for (i, o) in out.iter_mut().enumerate().rev() {
+            if get(i) {
+                next = Some(i);
+            }
+            *o |= next.is_some_and(|l| l - i <= r);
+        }
+        out
+    };
+    let mut rows = vec![false; w * h];
+    for y in 0..h {
+        let line = spread(&|x| mask[y * w + x], w);
+        rows[y * w..(y + 1) * w].copy_from_slice(&line);
+    }
+    let mut out = vec![false; w * h];
+    for x in 0..w {
+        let column = spread(&|y| rows[y * w + x], h);
+        for (y, v) in column.into_iter().enumerate() {
+            out[y * w + x] = v;
+        }
+    }
+    out
+}
+
+/// The things that moved between `prev` (registered onto `cur`) and `cur`: connected
+/// components of the changed pixels, grown by `JOIN_RADIUS` so the leading and trailing
+/// edges of one object join (the inside of a plain object does not change), each with at
+/// least `MIN_MATCHED` changed pixels.
+fn things(cur: &Luma, registered: &Luma, seen: &[bool], scale: f32) -> Vec<Thing> {
+    let (w, h) = (cur.w, cur.h);
+    let changed: Vec<bool> = (0..w * h)
+        .map(|p| seen[p] && (cur.v[p] - registered.v[p]).abs() > CHANGED)
+        .collect();
+    let grown = dilate(&changed, w, h, JOIN_RADIUS);
+    let mut label = vec![usize::MAX; w * h];
+    let mut out = Vec::new();
+    for start in 0..w * h {
+        if !grown[start] || label[start] != usize::MAX {
+            continue;
+        }
+        let id = out.len();
+        let mut stack = vec![start];
+        label[start] = id;
+        let mut pixels = Vec::new();
+        let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+        while let Some(p) = stack.pop() {
+            let (x, y) = (p % w, p / w);
+            if changed[p] {
+                pixels.push((x, y));
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+            }
+            for dy in -1i64..=1 {
+                for dx in -1i64..=1 {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
+                    }
+                    let q = ny as usize * w + nx as usize;
+                    if grown[q] && label[q] == usize::MAX {
+                        label[q] = id;
+                        stack.push(q);
+                    }
+                }
+            }
+        }
+        if pixels.len() < MIN_MATCHED {
+            out.push(None);
+            continue;
+        }
+        let n = pixels.len() as f32;
+        let cx = pixels.iter().map(|p| p.0 as f32 + 0.5).sum::<f32>() / n;
+        let cy = pixels.iter().map(|p| p.1 as f32 + 0.5).sum::<f32>() / n;
+        let (d, ratio) = best_shift(cur, registered, &pixels, THING_RANGE, true);
+        out.push(Some(Thing {
+            centre: [cx / w as f32, cy / w as f32],
+            bounds: [
+                x0 as f32 / w as f32,
+                y0 as f32 / h as f32,
+                x1 as f32 / w as f32,
+                y1 as f32 / h as f32,
+            ],
+            area: pixels.len(),
+            // A shift at the end of the search range may be farther still: not known.
+            velocity: (ratio < MAX_MATCH_RATIO
+                && d[0].abs() < THING_RANGE as f32 - 0.5
+                && d[1].abs() < THING_RANGE as f32 - 0.5)
+                .then(|| [d[0] * scale, d[1] * scale]),
+        }));
+    }
+    out.into_iter().flatten().collect()
 }
 
 impl Kinematics {
@@ -271,6 +397,7 @@ pub fn kinematics(frames: &[RgbFrame], fps: f64, grid: usize) -> Kinematics {
         camera: vec![[0.0; 2]; n],
         residual: vec![vec![0.0; g * g]; n],
         change: vec![vec![0.0; g * g]; n],
+        things: vec![Vec::new(); n],
     };
     let mut velocity: Vec<Vec<Cell>> = vec![vec![Cell::Still; g * g]; n];
     for i in 1..n {
@@ -285,6 +412,7 @@ pub fn kinematics(frames: &[RgbFrame], fps: f64, grid: usize) -> Kinematics {
         let (shift, _) = best_shift(cur, prev, &all, CAMERA_RANGE, false);
         out.camera[i] = [shift[0] * scale, shift[1] * scale];
         let (registered, seen) = register(prev, shift);
+        out.things[i] = things(cur, &registered, &seen, scale);
         for (c, cell_now) in velocity[i].iter_mut().enumerate() {
             let [x0, y0, x1, y1] = cell(c, g, w, h);
             let mut changed = Vec::new();
@@ -399,6 +527,16 @@ mod tests {
             .max_by(|&a, &b| k.change[6][a].total_cmp(&k.change[6][b]))
             .unwrap();
         assert!([5, 6, 9, 10].contains(&at), "cell {at}");
+        // While it moves it is one thing, at its place, at 4 px of 128 per frame at 25 fps.
+        assert_eq!(k.things[3].len(), 1, "{:?}", k.things[3]);
+        let t = k.things[3][0];
+        let v = t.velocity.expect("one shift explains it");
+        assert!((v[0] - 0.78).abs() < 0.1 && v[1].abs() < 0.1, "{v:?}");
+        assert!(
+            (t.centre[0] - (x(3) - 2.0) as f32 / 128.0).abs() < 0.05,
+            "{t:?}"
+        );
+        assert!(k.things[8].is_empty(), "at rest: {:?}", k.things[8]);
         assert!(
             k.camera
                 .iter()

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::media::{RgbFrame, VideoReader, probe};
 
+use super::cuts::shot_cuts;
 use super::kinematics::{Kinematics, kinematics};
 use super::motion::{motion_energy, motion_grid};
 
@@ -33,6 +34,8 @@ pub struct MotionTrack {
     pub colour: Vec<[f32; 3]>,
     /// Camera motion, residual motion and change of motion per frame, on the same grid.
     pub kinematics: Kinematics,
+    /// Whether each frame starts a new shot (a cut from the previous frame).
+    pub cuts: Vec<bool>,
 }
 
 /// Which per-frame motion statistics a model's frame tokens carry.
@@ -127,8 +130,12 @@ impl MotionTrack {
         let (w, h) = (video.width.max(1), video.height.max(1));
         let aw = ANALYSIS_WIDTH.min(w);
         let ah = ((u64::from(h) * u64::from(aw) / u64::from(w)) as u32).max(1);
+        // Each frame is read half a frame after its time: a container whose timestamps are
+        // rounded (Matroska's milliseconds at 24 fps) puts some frames just after their
+        // nominal time, where reading at the time itself would repeat the previous picture.
+        let mid: Vec<f64> = times.iter().map(|t| t + 0.5 / fps).collect();
         let mut reader = VideoReader::open(path)?;
-        let frames = reader.frames_at(&times, aw, ah)?;
+        let frames = reader.frames_at(&mid, aw, ah)?;
         Ok(Self::from_frames(&frames, times, fps, grid))
     }
 
@@ -147,11 +154,13 @@ impl MotionTrack {
                 sum.map(|s| (s / px) as f32)
             })
             .collect();
+        let kinematics = kinematics(frames, fps, grid);
         Self {
             fps,
             energy: motion_energy(frames),
             cells: motion_grid(frames, grid),
-            kinematics: kinematics(frames, fps, grid),
+            cuts: shot_cuts(frames, &kinematics.residual),
+            kinematics,
             grid,
             colour,
             times,
@@ -235,27 +244,11 @@ impl MotionTrack {
         out
     }
 
-    /// Visual event strength per frame: the strongest change of motion in any cell (picture
-    /// widths per second) plus ten times the rise of the residual motion (a flash, an
-    /// appearance). Peaks where something hits, stops, turns or starts, not along a steady
-    /// movement or a camera move: what the sync verifier lines sound onsets up with.
+    /// Visual event strength per frame (see [`super::events::evidence`]): peaks where
+    /// something hits, stops, turns or starts, not along a steady movement, a camera move or
+    /// a cut; what the sync verifier lines sound onsets up with.
     pub fn events(&self) -> Vec<f32> {
-        let k = &self.kinematics;
-        let mean = |c: &[f32]| c.iter().sum::<f32>() / c.len().max(1) as f32;
-        let strongest = k.strongest_change();
-        (0..self.len())
-            .map(|i| {
-                let change = strongest.get(i).copied().unwrap_or(0.0);
-                let rise = match (
-                    k.residual.get(i),
-                    i.checked_sub(1).and_then(|j| k.residual.get(j)),
-                ) {
-                    (Some(now), Some(before)) => (mean(now) - mean(before)).max(0.0),
-                    _ => 0.0,
-                };
-                change + 10.0 * rise
-            })
-            .collect()
+        super::events::evidence(self).strength
     }
 
     /// The global video vector of a window: mean and maximum of each compressed motion cell,
@@ -315,7 +308,9 @@ mod tests {
                 camera: vec![[0.3, 0.4]; energy.len()],
                 residual: energy.iter().map(|&e| vec![e]).collect(),
                 change: energy.iter().map(|&e| vec![2.0 * e]).collect(),
+                things: vec![Vec::new(); energy.len()],
             },
+            cuts: vec![false; energy.len()],
         }
     }
 

@@ -55,6 +55,9 @@ pub struct VideoReader {
     ahead: frame::Video,
     ahead_pts: Option<f64>,
     eof: bool,
+    /// Nothing read since opening: the input is at its start, so a picture file that cannot
+    /// seek (a JPEG) can still give its first frame.
+    untouched: bool,
 }
 
 /// Widest or tallest picture decoded: 8K (8192 x 4320 DCI) fits; a 16K picture would take
@@ -114,6 +117,7 @@ impl VideoReader {
             ahead: frame::Video::empty(),
             ahead_pts: None,
             eof: false,
+            untouched: true,
         })
     }
 
@@ -190,14 +194,20 @@ impl VideoReader {
         self.ahead_pts = None;
         self.eof = false;
         let origin_s = seconds(self.origin, self.time_base);
+        let at_start = std::mem::replace(&mut self.untouched, false);
         for back in [0.0, 1.0, 3.0, 10.0, 30.0, f64::INFINITY] {
             let target = (t_s - back).max(0.0);
             let ts = ((target + origin_s) * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
-            // Seeking to the very start is done too: the reader may be anywhere.
-            self.input
-                .seek(ts, ..ts)
-                .or_else(|_| self.input.seek(i64::MIN, ..))
-                .map_err(|e| Error::media(&self.path, format!("cannot seek: {}", describe(e))))?;
+            // Seeking to the very start is done too: the reader may be anywhere, unless it
+            // has read nothing yet.
+            if !(at_start && target <= 0.0) {
+                self.input
+                    .seek(ts, ..ts)
+                    .or_else(|_| self.input.seek(i64::MIN, ..))
+                    .map_err(|e| {
+                        Error::media(&self.path, format!("cannot seek: {}", describe(e)))
+                    })?;
+            }
             self.decoder.flush();
             match self.first_key_packet() {
                 Some(packet) => {

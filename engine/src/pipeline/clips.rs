@@ -1,6 +1,7 @@
 //! The clips of a batch or an evaluation: every video of a folder, or the rows of a CSV
-//! (`video,text,ref_audio,audio,start,end`; only `video` is required; `audio` names the real
-//! sound for evaluation; relative paths are relative to the CSV).
+//! (`video,text,ref_audio,audio,start,end,events`; only `video` is required; `audio` names
+//! the real sound for evaluation; `events` lists event times in seconds of the clip,
+//! separated by spaces; relative paths are relative to the CSV).
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,9 @@ pub struct Clip {
     pub start: Option<f64>,
     /// End of the range in seconds (after `start`).
     pub end: Option<f64>,
+    /// Event times in seconds of the clip: the markers of a batch, the true events of an
+    /// evaluation clip (an empty field is a clip with no events).
+    pub events: Option<Vec<f64>>,
 }
 
 /// The clips of a folder of videos or of a CSV.
@@ -37,20 +41,29 @@ pub fn read_clips(input: &Path) -> Result<Vec<Clip>> {
     }
 }
 
-/// The videos of a folder, sorted by name.
-fn scan(dir: &Path) -> Result<Vec<Clip>> {
-    let mut videos = Vec::new();
+/// Whether `path` ends in one of `extensions` (given in lower case; any case matches).
+pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The files of `dir` ending in one of `extensions`, sorted by name.
+pub fn files_with_extensions(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        let video = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-        if video {
-            videos.push(path);
+        if has_extension(&path, extensions) {
+            out.push(path);
         }
     }
-    videos.sort();
+    out.sort();
+    Ok(out)
+}
+
+/// The videos of a folder, sorted by name.
+fn scan(dir: &Path) -> Result<Vec<Clip>> {
+    let videos = files_with_extensions(dir, &VIDEO_EXTENSIONS)?;
     Ok(videos
         .into_iter()
         .map(|video| Clip {
@@ -60,6 +73,7 @@ fn scan(dir: &Path) -> Result<Vec<Clip>> {
             audio: None,
             start: None,
             end: None,
+            events: None,
         })
         .collect())
 }
@@ -78,7 +92,7 @@ pub fn parse_clips(text: &str, base: &Path) -> std::result::Result<Vec<Clip>, St
     let col = |name: &str| header.iter().position(|h| h == name);
     let video_col = col("video").ok_or("the header has no `video` column")?;
     let (text_col, ref_col, audio_col) = (col("text"), col("ref_audio"), col("audio"));
-    let (start_col, end_col) = (col("start"), col("end"));
+    let (start_col, end_col, events_col) = (col("start"), col("end"), col("events"));
     let resolve = |p: &str| {
         let p = PathBuf::from(p);
         if p.is_absolute() { p } else { base.join(p) }
@@ -103,6 +117,20 @@ pub fn parse_clips(text: &str, base: &Path) -> std::result::Result<Vec<Clip>, St
             continue;
         };
         let (start, end) = (seconds(start_col, "start")?, seconds(end_col, "end")?);
+        let events = events_col
+            .map(|c| {
+                row.get(c)
+                    .map_or("", |s| s.as_str())
+                    .split_whitespace()
+                    .map(|t| match t.parse::<f64>() {
+                        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+                        _ => Err(format!(
+                            "row {line}: `events` has `{t}`, not a time in seconds"
+                        )),
+                    })
+                    .collect::<std::result::Result<Vec<f64>, String>>()
+            })
+            .transpose()?;
         if let (Some(s), Some(e)) = (start, end)
             && e <= s
         {
@@ -115,6 +143,7 @@ pub fn parse_clips(text: &str, base: &Path) -> std::result::Result<Vec<Clip>, St
             audio: field(audio_col).map(resolve),
             start,
             end,
+            events,
         });
     }
     Ok(clips)
@@ -144,6 +173,11 @@ mod tests {
         assert!(err("video,start\nx.mp4,soon\n").contains("row 2"));
         assert!(err("video,start\nx.mp4,NaN\n").contains("start"));
         assert!(err("video,start,end\nx.mp4,2,1\n").contains("after"));
+        assert!(err("video,events\nx.mp4,0.5 soon\n").contains("soon"));
+        let marked = parse_clips("video,events\nx.mp4,0.5 1.25\ny.mp4,\n", dir.path()).unwrap();
+        assert_eq!(marked[0].events, Some(vec![0.5, 1.25]));
+        assert_eq!(marked[1].events, Some(vec![]));
+        assert_eq!(clips[0].events, None);
         let e = read_clips(&dir.path().join("none.csv")).unwrap_err();
         assert!(e.to_string().contains("none.csv"));
     }

@@ -198,6 +198,8 @@ pub struct GenerationReport {
     pub windows: WindowPlan,
     /// The recordings the candidates were made from (given or retrieved), best match first.
     pub sources: Vec<SourceRecording>,
+    /// The events the drafts were laid on and the sync verifier scored against.
+    pub events: Vec<UsedEvent>,
     /// What the user should know about how it ran (a library that could not be read, a
     /// recording that could not be decoded, ...).
     pub notes: Vec<String>,
@@ -213,6 +215,29 @@ pub struct GenerationReport {
     pub search_evaluations: usize,
     /// Time per stage.
     pub timings: Timings,
+}
+
+/// Where an event of a generation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    /// Picked from the picture.
+    Picture,
+    /// The user's markers or event list.
+    Given,
+}
+
+/// One event a generation used.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct UsedEvent {
+    /// Seconds of the clip.
+    pub time_s: f64,
+    /// How sure the picker was (1 for the user's own).
+    pub confidence: f32,
+    /// Where it came from.
+    pub from: EventSource,
+    /// The region of the picture that moved (`[x0, y0, x1, y1]`, fractions), when picked.
+    pub region: Option<[f32; 4]>,
 }
 
 /// Reports events; returning `false` cancels the generation.
@@ -282,22 +307,39 @@ pub fn generate(
     }
     let t = Instant::now();
     // The events: the user's, else those the picture shows.
-    let picked: Vec<SpotEvent> = match &request.events {
+    let used: Vec<UsedEvent> = match &request.events {
         Some(marked) => marked
             .iter()
-            .map(|&time_s| SpotEvent {
+            .map(|&time_s| UsedEvent {
                 time_s,
-                strength: 1.0,
+                confidence: 1.0,
+                from: EventSource::Given,
+                region: None,
             })
             .collect(),
-        None => pick_events(&track, &EventPicking::default())
-            .iter()
-            .map(|e| SpotEvent {
-                time_s: e.time_s,
-                strength: e.strength,
-            })
-            .collect(),
+        None => {
+            let picking = EventPicking {
+                sensitivity: request.event_sensitivity,
+                ..EventPicking::default()
+            };
+            pick_events(&track, &picking)
+                .iter()
+                .map(|e| UsedEvent {
+                    time_s: e.time_s,
+                    confidence: e.confidence,
+                    from: EventSource::Picture,
+                    region: Some(e.region),
+                })
+                .collect()
+        }
     };
+    let picked: Vec<SpotEvent> = used
+        .iter()
+        .map(|e| SpotEvent {
+            time_s: e.time_s,
+            strength: e.confidence,
+        })
+        .collect();
     let marks: Vec<f64> = picked.iter().map(|e| e.time_s).collect();
     let visual = cache.visual(video, &model.dir, &plan.starts, &marks, || {
         visual_features(model, video, &track, &marks, &plan, device)
@@ -553,6 +595,7 @@ pub fn generate(
         fps: v.fps,
         windows: plan.clone(),
         sources,
+        events: used,
         notes,
         candidates,
         search: report

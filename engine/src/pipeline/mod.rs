@@ -21,7 +21,9 @@ pub mod spot;
 pub mod windows;
 
 pub use cache::FeatureCache;
-pub use generate::{Event, GenerationReport, RenderedCandidate, Stage, generate};
+pub use generate::{
+    Event, EventSource, GenerationReport, RenderedCandidate, Stage, UsedEvent, generate,
+};
 pub use job::{Generator, Job, JobMessage};
 pub use model::{Model, ModelManifest};
 pub use request::{Ablation, Anchoring, GenerationRequest, ReferenceSound};

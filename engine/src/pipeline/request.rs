@@ -116,9 +116,18 @@ pub struct GenerationRequest {
     /// and as what the sync verifier lines onsets up with.
     #[serde(default)]
     pub events: Option<Vec<f64>>,
+    /// How readily events are picked from the picture, 0 to 1 (see
+    /// [`crate::features::events::EventPicking::sensitivity`]).
+    #[serde(default = "default_event_sensitivity")]
+    pub event_sensitivity: f32,
     /// Real recordings as the draft and the audio prompt.
     #[serde(default)]
     pub anchoring: Anchoring,
+}
+
+/// The picker's default sensitivity.
+fn default_event_sensitivity() -> f32 {
+    crate::features::events::EventPicking::default().sensitivity
 }
 
 impl GenerationRequest {
@@ -145,6 +154,7 @@ impl GenerationRequest {
             max_batch: 8,
             ablate: Ablation::default(),
             events: None,
+            event_sensitivity: default_event_sensitivity(),
             anchoring: Anchoring::default(),
         }
     }
@@ -162,6 +172,12 @@ impl GenerationRequest {
             return Err(Error::invalid(format!(
                 "at most {MAX_RETRIEVE} recordings can be retrieved, got {}",
                 self.anchoring.retrieve
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.event_sensitivity) {
+            return Err(Error::invalid(format!(
+                "the event sensitivity must be 0 to 1, got {}",
+                self.event_sensitivity
             )));
         }
         if let Some(events) = &self.events {

@@ -564,6 +564,12 @@ pub(crate) fn write_clip(
     Ok(name)
 }
 
+/// Event times as a `clips.csv` field: seconds to the millisecond, separated by spaces.
+pub(crate) fn events_field(times: &[f64]) -> String {
+    let fields: Vec<String> = times.iter().map(|t| format!("{t:.3}")).collect();
+    fields.join(" ")
+}
+
 /// Sound `sound`'s caption as a CSV field.
 pub(crate) fn caption_field(set: &SoundSet, sound: usize) -> String {
     set.index.sounds[sound].caption.replace(['"', ','], " ")
@@ -572,7 +578,8 @@ pub(crate) fn caption_field(set: &SoundSet, sound: usize) -> String {
 /// Write `count` evaluation clips of `spec.window_s` seconds from the validation split into
 /// `out` (Matroska: the rendered picture, losslessly, with the sound as its audio track),
 /// cycling through the validation sounds in a shuffled order, plus `clips.csv`
-/// (`video,text,start,end`, the range being the rendered window) for `avsync eval`.
+/// (`video,text,start,end,events`, the range being the rendered window and the events the
+/// moments the picture's motion changes) for `avsync eval`.
 /// Returns the CSV's path.
 pub fn write_eval_clips(
     set: &SoundSet,
@@ -582,15 +589,16 @@ pub fn write_eval_clips(
     out: &Path,
 ) -> Result<PathBuf> {
     let (pool, mut rng) = validation_order(set, seed, out)?;
-    let mut csv = String::from("video,text,start,end\n");
+    let mut csv = String::from("video,text,start,end,events\n");
     for k in 0..count {
         let sound = pool[k % pool.len()];
         let (clip, pictures, fps) = render_clip(set, sound, spec, &mut rng);
         let name = write_clip(out, k, &pictures, fps, clip.audio)?;
         csv.push_str(&format!(
-            "{name},{},0,{}\n",
+            "{name},{},0,{},{}\n",
             caption_field(set, sound),
-            spec.window_s
+            spec.window_s,
+            events_field(&clip.onsets)
         ));
     }
     let path = out.join("clips.csv");

@@ -165,6 +165,14 @@ impl StudioApp {
                 "without a reference sound, this many recordings matching the text are found \
                  in the library (yours, else the starter library) and varied",
             );
+        ui.add(
+            egui::Slider::new(&mut s.request.event_sensitivity, 0.0..=1.0)
+                .text("event sensitivity"),
+        )
+        .on_hover_text(
+            "how readily sound events are picked from the picture when no markers are set: \
+                 lower for shaky or busy footage, higher for small, subtle contacts",
+        );
         let scales = &mut s.request.scales;
         ui.add(egui::Slider::new(&mut scales.video, 0.0..=2.0).text("video strength"));
         ui.add(egui::Slider::new(&mut scales.frames, 0.0..=2.0).text("frames strength"));
