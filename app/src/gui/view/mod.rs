@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use avsync_engine::dsp::mel::MelSpectrogram;
+use avsync_engine::features::events::VisualEvent;
 use avsync_engine::features::track::MotionTrack;
 use avsync_engine::media::{RgbFrame, VideoReader, uniform_times};
 use eframe::egui::{self, ColorImage, Key, TextureHandle, TextureOptions};
@@ -70,6 +71,8 @@ pub struct StudioApp {
     texture: Option<(u64, TextureHandle)>,
     motion: Option<MotionTrack>,
     motion_rx: Option<Receiver<Result<MotionTrack, String>>>,
+    /// The events last picked from the picture as markers, with where each came from.
+    picked: Vec<VisualEvent>,
     thumbnails: Vec<(f64, TextureHandle)>,
     /// Reference path shown, its peaks, and the decoding in flight.
     reference: (String, Vec<f32>, Option<Receiver<PeaksResult>>),
@@ -101,6 +104,7 @@ impl StudioApp {
             texture: None,
             motion: None,
             motion_rx: None,
+            picked: Vec::new(),
             thumbnails: Vec::new(),
             reference: (String::new(), Vec::new(), None),
             reference_mel: None,
@@ -127,6 +131,7 @@ impl StudioApp {
             });
             self.motion = None;
             self.motion_rx = Some(rx);
+            self.picked.clear();
             let (tx, rx) = std::sync::mpsc::channel();
             let strip = path.clone();
             let th = ((u64::from(THUMB_WIDTH) * u64::from(v.height) / u64::from(v.width.max(1)))

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use avsync_engine::features::events::{EventPicking, pick_events};
 use eframe::egui::{self, ColorImage, TextureOptions, Vec2};
 
 use super::super::recorder::Recorder;
@@ -15,7 +16,8 @@ impl StudioApp {
             });
             return;
         };
-        let index = clip.rate.frame_at(self.studio.playhead);
+        let rate = clip.rate;
+        let index = rate.frame_at(self.studio.playhead);
         let Some(server) = &mut self.frames else {
             return;
         };
@@ -68,15 +70,48 @@ impl StudioApp {
             }),
         };
         let scale = (avail.x / size.x).min(avail.y / size.y).clamp(0.1, 4.0);
-        ui.vertical_centered(|ui| match &self.texture {
-            Some((_, tex)) => {
-                ui.image((tex.id(), size * scale));
-            }
-            None => {
-                let (rect, _) = ui.allocate_exact_size(size * scale, egui::Sense::hover());
-                ui.painter().rect_filled(rect, 0.0, egui::Color32::BLACK);
-            }
-        });
+        let shown = ui
+            .vertical_centered(|ui| match &self.texture {
+                Some((_, tex)) => ui.image((tex.id(), size * scale)).rect,
+                None => {
+                    let (rect, _) = ui.allocate_exact_size(size * scale, egui::Sense::hover());
+                    ui.painter().rect_filled(rect, 0.0, egui::Color32::BLACK);
+                    rect
+                }
+            })
+            .inner;
+        // A picked event still marked on this frame: where in the picture it came from.
+        let marked = |t: f64| {
+            self.studio
+                .markers
+                .times()
+                .iter()
+                .any(|&m| rate.frame_at(m) == rate.frame_at(t))
+        };
+        if let Some(e) = self
+            .picked
+            .iter()
+            .find(|e| rate.frame_at(e.time_s) == index && marked(e.time_s))
+        {
+            let [x0, y0, x1, y1] = e.region;
+            let at = |x: f32, y: f32| shown.min + Vec2::new(x * shown.width(), y * shown.height());
+            let region = egui::Rect::from_min_max(at(x0, y0), at(x1, y1));
+            let colour = egui::Color32::from_rgb(90, 210, 230);
+            let painter = ui.painter();
+            painter.rect_stroke(
+                region,
+                2.0,
+                egui::Stroke::new(2.0, colour),
+                egui::StrokeKind::Outside,
+            );
+            painter.text(
+                region.left_top() + Vec2::new(0.0, -2.0),
+                egui::Align2::LEFT_BOTTOM,
+                format!("event, confidence {:.2}", e.confidence),
+                egui::FontId::proportional(13.0),
+                colour,
+            );
+        }
     }
 
     pub(super) fn transport(&mut self, ui: &mut egui::Ui) {
@@ -135,6 +170,20 @@ impl StudioApp {
             ui.label(timing);
             if ui
                 .add_enabled(
+                    self.motion.is_some(),
+                    egui::Button::new("Markers from picture"),
+                )
+                .on_hover_text(
+                    "mark the events the picture shows in the range, at the event sensitivity; \
+                     edit them like any marker. On a marked event's frame the viewer shows \
+                     where in the picture it came from",
+                )
+                .clicked()
+            {
+                self.markers_from_picture();
+            }
+            if ui
+                .add_enabled(
                     !self.studio.markers.is_empty(),
                     egui::Button::new("Clear markers"),
                 )
@@ -181,6 +230,31 @@ impl StudioApp {
 }
 
 impl StudioApp {
+    /// Add a marker at every event the picture shows in the range (the clip's motion
+    /// analysis, picked at the request's event sensitivity), keeping each event's region.
+    fn markers_from_picture(&mut self) {
+        let (Some(track), Some(clip)) = (&self.motion, &self.studio.clip) else {
+            return;
+        };
+        let rate = clip.rate;
+        let picking = EventPicking {
+            sensitivity: self.studio.request.event_sensitivity,
+            ..EventPicking::default()
+        };
+        let (from, to) = self.studio.range;
+        self.picked = pick_events(track, &picking)
+            .into_iter()
+            .filter(|e| e.time_s >= from && e.time_s <= to)
+            .collect();
+        for e in &self.picked {
+            self.studio.markers.add(e.time_s, rate);
+        }
+        self.studio.info(format!(
+            "{} markers from the picture's events in {from:.2}-{to:.2} s",
+            self.picked.len()
+        ));
+    }
+
     /// Record imitation / Stop: while recording, the picture plays (silently, so nothing
     /// leaks into the microphone) from the in point to the out point, with an input meter.
     fn record_button(&mut self, ui: &mut egui::Ui) {
