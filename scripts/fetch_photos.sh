@@ -21,7 +21,11 @@ if [ "$missing" = 0 ]; then
 fi
 python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$work" "scikit-image==0.26.0"
 wheel=$(ls "$work"/scikit_image-*.whl)
-for p in "${photos[@]}"; do
-  unzip -o -q -j "$wheel" "skimage/data/$p" -d "$dest"
-done
+python3 - "$wheel" "$dest" "${photos[@]}" <<'PY'
+import sys, zipfile, pathlib
+wheel, dest, names = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3:]
+with zipfile.ZipFile(wheel) as z:
+    for n in names:
+        (dest / n).write_bytes(z.read(f"skimage/data/{n}"))
+PY
 echo "$dest: ${#photos[@]} photographs"
